@@ -54,7 +54,10 @@ def params(
         )
         raise typer.Exit(2)
     config = PRESETS[preset]
-    counts = count_parameters(Transformer(config))
+    import torch
+
+    with torch.device("meta"):  # shapes only: counting needs no memory and no initialisation time
+        counts = count_parameters(Transformer(config))
     table = Table(
         title=f"{preset}: d_model {config.d_model}, {config.num_heads} heads, "
         f"{config.num_encoder_layers}+{config.num_decoder_layers} layers, d_ff {config.d_ff}, "

@@ -50,6 +50,12 @@ def scaled_dot_product_attention(
             f"got v of shape {tuple(v.shape)} and k of shape {tuple(k.shape)}"
         )
     d_k = q.shape[-1]
+    out_dtype = q.dtype
+    if q.dtype in (torch.float16, torch.bfloat16):
+        # half precision keeps ~3 significant digits: compute in float32, as torch's own kernels do
+        q, k, v = q.float(), k.float(), v.float()
+        if mask is not None and mask.is_floating_point():
+            mask = mask.float()
 
     # 1) similarity of every query with every key, scaled so its variance does not grow with d_k
     scores = (
@@ -69,9 +75,8 @@ def scaled_dot_product_attention(
             blocked = torch.isneginf(scores)
             scores = scores.masked_fill(blocked, torch.finfo(scores.dtype).min)
 
-    # 3) softmax over the keys (the last axis); half precision is normalised in float32
-    softmax_dtype = torch.float32 if q.dtype in (torch.float16, torch.bfloat16) else q.dtype
-    weights = torch.softmax(scores, dim=-1, dtype=softmax_dtype).to(q.dtype)
+    # 3) softmax over the keys (the last axis)
+    weights = torch.softmax(scores, dim=-1)
     if blocked is not None:
         # a row with every key blocked came out uniform: give it zero weight instead
         weights = weights.masked_fill(blocked, 0.0)
@@ -81,4 +86,4 @@ def scaled_dot_product_attention(
 
     # 4) each output is the weighted average of the values
     output = attended @ v  # (..., T_q, T_k) @ (..., T_k, d_v) -> (..., T_q, d_v)
-    return output, weights
+    return output.to(out_dtype), weights.to(out_dtype)

@@ -104,11 +104,11 @@ class EncoderLayer(nn.Module):
             norm_first=layer.norm_first,
             layer_norm_eps=layer.norm1.eps,
             bias=layer.linear1.bias is not None,
-        )
+        ).to(device=layer.linear1.weight.device, dtype=layer.linear1.weight.dtype)
         ours.self_attn = MultiHeadAttention.from_torch(layer.self_attn)
         _copy_feed_forward(ours.feed_forward, layer)
         _copy_norms([ours.norm1, ours.norm2], [layer.norm1, layer.norm2])
-        return ours.to(device=layer.linear1.weight.device, dtype=layer.linear1.weight.dtype)
+        return ours
 
 
 class DecoderLayer(nn.Module):
@@ -180,12 +180,12 @@ class DecoderLayer(nn.Module):
             norm_first=layer.norm_first,
             layer_norm_eps=layer.norm1.eps,
             bias=layer.linear1.bias is not None,
-        )
+        ).to(device=layer.linear1.weight.device, dtype=layer.linear1.weight.dtype)
         ours.self_attn = MultiHeadAttention.from_torch(layer.self_attn)
         ours.cross_attn = MultiHeadAttention.from_torch(layer.multihead_attn)
         _copy_feed_forward(ours.feed_forward, layer)
         _copy_norms([ours.norm1, ours.norm2, ours.norm3], [layer.norm1, layer.norm2, layer.norm3])
-        return ours.to(device=layer.linear1.weight.device, dtype=layer.linear1.weight.dtype)
+        return ours
 
 
 def _activation_name(activation: object) -> str:

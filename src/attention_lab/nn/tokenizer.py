@@ -138,8 +138,13 @@ class BertTokenizer:
 def _check_texts(texts: object) -> list[str]:
     if isinstance(texts, str):
         texts = [texts]
-    if not isinstance(texts, Sequence) or not all(isinstance(t, str) for t in texts):
+    if not isinstance(texts, Sequence):
         raise TypeError(f"texts: expected a str or a list of str, got {type(texts).__name__}")
+    for i, text in enumerate(texts):
+        if not isinstance(text, str):
+            raise TypeError(
+                f"texts: expected a str or a list of str, got {type(text).__name__} at index {i}"
+            )
     if len(texts) == 0:
         raise ValueError("texts: expected at least one sentence, got an empty list")
     for i, text in enumerate(texts):

@@ -1,0 +1,115 @@
+"""scaled_dot_product_attention against torch's F.scaled_dot_product_attention and a float64 run."""
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from attention_lab import causal_mask, scaled_dot_product_attention
+
+SHAPES = [  # (batch dims, T_q, T_k, d_k, d_v)
+    ((2, 4), 5, 7, 8, 6),  # T_q != T_k
+    ((1,), 3, 3, 4, 4),  # batch 1
+    ((2, 1), 6, 6, 16, 16),  # one head
+    ((3,), 4, 9, 1, 2),  # d_k = 1
+    ((1, 2), 512, 512, 8, 8),  # long sequence
+]
+
+
+def _masks(batch, T_q, T_k, g):
+    lengths = torch.randint(1, T_k + 1, (batch[0],), generator=g)
+    keep = torch.arange(T_k)[None, :] < lengths[:, None]  # (B, T_k)
+    padding = keep.view(batch[0], *([1] * (len(batch) - 1)), 1, T_k)
+    causal = torch.ones(T_q, T_k, dtype=torch.bool).tril()
+    fully = causal.clone()
+    fully[0] = False
+    return {
+        "none": None,
+        "causal": causal,
+        "padding": padding,
+        "causal+padding": causal & padding,
+        "fully masked row": fully,
+        "float": torch.randn(T_q, T_k, generator=g),
+    }
+
+
+@pytest.mark.parametrize("shape", SHAPES, ids=lambda s: f"{s}")
+@pytest.mark.parametrize(
+    "mask_kind", ["none", "causal", "padding", "causal+padding", "fully masked row", "float"]
+)
+def test_matches_torch_sdpa_fp32(shape, mask_kind):
+    batch, T_q, T_k, d_k, d_v = shape
+    g = torch.Generator().manual_seed(1)
+    q = torch.randn(*batch, T_q, d_k, generator=g)
+    k = torch.randn(*batch, T_k, d_k, generator=g)
+    v = torch.randn(*batch, T_k, d_v, generator=g)
+    mask = _masks(batch, T_q, T_k, g)[mask_kind]
+    out, weights = scaled_dot_product_attention(q, k, v, mask)
+    ref = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
+    assert out.shape == (*batch, T_q, d_v)
+    assert weights.shape == (*batch, T_q, T_k)
+    torch.testing.assert_close(out, ref, atol=1e-5, rtol=1.3e-6)
+
+
+@pytest.mark.parametrize("mask_kind", ["none", "causal", "padding", "causal+padding", "float"])
+def test_matches_explicit_formula_in_float64(mask_kind):
+    batch, T_q, T_k, d = (2, 3), 5, 6, 8
+    g = torch.Generator().manual_seed(2)
+    q, k, v = (torch.randn(*batch, t, d, generator=g, dtype=torch.float64) for t in (T_q, T_k, T_k))
+    mask = _masks(batch, T_q, T_k, g)[mask_kind]
+    out, weights = scaled_dot_product_attention(q, k, v, mask)
+    scores = q @ k.transpose(-1, -2) / d**0.5
+    if mask is not None and mask.dtype == torch.bool:
+        scores = scores.masked_fill(~mask, float("-inf"))
+    elif mask is not None:
+        scores = scores + mask.double()
+    ref_w = torch.softmax(scores, dim=-1)
+    torch.testing.assert_close(weights, ref_w, atol=1e-10, rtol=0)
+    torch.testing.assert_close(out, ref_w @ v, atol=1e-10, rtol=0)
+    torch.testing.assert_close(
+        out, F.scaled_dot_product_attention(q, k, v, attn_mask=mask), atol=1e-10, rtol=0
+    )
+
+
+@pytest.mark.parametrize(
+    "mask",
+    [torch.zeros(4, 5, dtype=torch.bool), torch.full((4, 5), float("-inf"))],
+    ids=["bool", "float -inf"],
+)
+def test_fully_masked_rows_give_zero_weights_output_and_finite_gradients(mask):
+    q = torch.randn(2, 4, 8, requires_grad=True)
+    k = torch.randn(2, 5, 8, requires_grad=True)
+    v = torch.randn(2, 5, 3, requires_grad=True)
+    mask = mask.clone()
+    mask[1:] = True if mask.dtype == torch.bool else 0.0  # only row 0 is fully masked
+    out, weights = scaled_dot_product_attention(q, k, v, mask)
+    assert torch.equal(weights[:, 0], torch.zeros(2, 5))
+    assert torch.equal(out[:, 0], torch.zeros(2, 3))
+    torch.testing.assert_close(weights[:, 1:].sum(-1), torch.ones(2, 3))
+    (out.sum() + weights.sum()).backward()
+    for t in (q, k, v):
+        assert torch.isfinite(t.grad).all()
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+def test_half_precision_is_as_accurate_as_torch_and_never_nan(dtype):
+    g = torch.Generator().manual_seed(3)
+    q, k, v = (torch.randn(2, 4, 16, 32, generator=g).to(dtype) * 4 for _ in range(3))
+    mask = causal_mask(16)
+    mask[0] = False  # a fully masked row must not overflow to NaN in half precision
+    out, weights = scaled_dot_product_attention(q, k, v, mask)
+    assert out.dtype == dtype and weights.dtype == dtype
+    assert torch.isfinite(out).all() and torch.isfinite(weights).all()
+    ref, _ = scaled_dot_product_attention(q.double(), k.double(), v.double(), mask)
+    theirs = F.scaled_dot_product_attention(q, k, v, attn_mask=mask).double()
+    visible = mask.any(-1)  # rows torch also computes
+    our_error = (out.double() - ref)[..., visible, :].abs().max()
+    their_error = (theirs - ref)[..., visible, :].abs().max()
+    assert our_error <= 1.5 * their_error + 1e-3, (our_error, their_error)
+
+
+def test_dropout_changes_only_what_values_see_and_keeps_weights():
+    q, k, v = torch.randn(3, 2, 5, 8).unbind(0)
+    out_a, w_a = scaled_dot_product_attention(q, k, v, dropout_p=0.5)
+    out_b, w_b = scaled_dot_product_attention(q, k, v)
+    torch.testing.assert_close(w_a, w_b)
+    assert not torch.allclose(out_a, out_b)

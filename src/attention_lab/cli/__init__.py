@@ -26,7 +26,7 @@ _AREAS = (
     "attention_lab.cli.pretrained",  # similarity, attention, explore
     "attention_lab.cli.assessment",  # quiz, grade
     "attention_lab.cli.course",  # build, serve, notebooks
-    "attention_lab.cli.performance",  # bench, train
+    "attention_lab.cli.performance",  # bench
 )
 
 

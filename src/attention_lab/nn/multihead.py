@@ -90,14 +90,13 @@ class MultiHeadAttention(nn.Module):
         return self.W_o(concat)  # (B, T_q, D) @ (D, D) -> (B, T_q, D)
 
     def _project(self, query: Tensor, key: Tensor, value: Tensor) -> tuple[Tensor, Tensor, Tensor]:
-        if not self.store_weights and query is key and key is value:
-            # self-attention on the fast path: one (D -> 3D) matmul instead of three
-            W_qkv = torch.cat([self.W_q.weight, self.W_k.weight, self.W_v.weight])  # (3D, D)
-            b_qkv = None
-            if self.W_q.bias is not None:
-                b_qkv = torch.cat([self.W_q.bias, self.W_k.bias, self.W_v.bias])
-            return F.linear(query, W_qkv, b_qkv).chunk(3, dim=-1)  # (B, T, 3D) -> 3 x (B, T, D)
-        return self.W_q(query), self.W_k(key), self.W_v(value)  # each (B, T, D) @ (D, D)
+        if self.store_weights or key is not value:
+            return self.W_q(query), self.W_k(key), self.W_v(value)  # each (B, T, D) @ (D, D)
+        # fast path: stack the projections that share an input into one matmul
+        if query is key:  # self-attention: (B, T, D) -> (B, T, 3D)
+            return _stacked_linear(query, self.W_q, self.W_k, self.W_v).chunk(3, dim=-1)
+        k, v = _stacked_linear(key, self.W_k, self.W_v).chunk(2, dim=-1)  # cross: (B, T_k, 2D)
+        return self.W_q(query), k, v
 
     def _split_heads(self, x: Tensor) -> Tensor:
         B, T, _ = x.shape
@@ -174,6 +173,13 @@ class MultiHeadAttention(nn.Module):
         return ours
 
 
+def _stacked_linear(x: Tensor, *layers: nn.Linear) -> Tensor:
+    """``x`` through several same-shaped linear layers at once: one (D -> n D) matmul."""
+    weight = torch.cat([layer.weight for layer in layers])  # (n D, D)
+    bias = None if layers[0].bias is None else torch.cat([layer.bias for layer in layers])
+    return F.linear(x, weight, bias)
+
+
 def _fused_attention(
     q: Tensor, k: Tensor, v: Tensor, mask: Tensor | None, dropout_p: float
 ) -> Tensor:
@@ -186,4 +192,17 @@ def _fused_attention(
     additive = additive.masked_fill(blocked, torch.finfo(q.dtype).min)
     out = F.scaled_dot_product_attention(q, k, v, attn_mask=additive, dropout_p=dropout_p)
     empty = blocked.all(dim=-1, keepdim=True)  # (..., T_q, 1): rows with nothing to attend to
-    return out.masked_fill(empty, 0.0)
+    return out.masked_fill(empty, 0.0) if empty.any() else out
+
+
+def use_fast_attention(model: nn.Module, enabled: bool = True) -> nn.Module:
+    """Switch every ``MultiHeadAttention`` in ``model`` to torch's fused kernel (or back).
+
+    The fused path computes the same outputs and gradients but keeps no ``attn_weights``: use it to
+    train, and the readable default to look inside. Returns ``model``.
+    """
+    for module in model.modules():
+        if isinstance(module, MultiHeadAttention):
+            module.store_weights = not enabled
+            module.attn_weights = None
+    return model

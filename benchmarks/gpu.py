@@ -1,0 +1,229 @@
+"""GPU benchmark, one call: correctness against float64, then speed and memory.
+
+Run on a CUDA machine (an H100 is the reference card):
+
+    python benchmarks/gpu.py --json gpu-results.json
+
+It checks our model against float64, times our training step against ``nn.Transformer`` at the
+paper-base size in bf16 autocast, times naive (readable) against fused attention as T grows with
+peak memory, and reruns the RNN-vs-attention comparison of Lab 3.1. ``--device cpu --small`` runs
+the same code at toy sizes, to check the script itself without a GPU.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from attention_lab import MultiHeadAttention, Transformer, TransformerConfig, use_fast_attention
+from attention_lab.bench import matched_pair, training_flops
+
+
+def sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+
+
+def timed(fn, device: torch.device, repeats: int, warmup: int = 3) -> float:
+    for _ in range(warmup):
+        fn()
+    sync(device)
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        sync(device)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def correctness(device: torch.device) -> dict:
+    """Max error of our Transformer in fp32 and bf16 autocast against the same weights in float64."""
+    config = TransformerConfig(
+        src_vocab_size=100,
+        tgt_vocab_size=100,
+        d_model=128,
+        num_heads=8,
+        num_encoder_layers=2,
+        num_decoder_layers=2,
+        d_ff=512,
+        dropout=0.0,
+    )
+    torch.manual_seed(0)
+    model = Transformer(config).to(device).eval()
+    reference = Transformer(config).to(device).double().eval()
+    reference.load_state_dict({k: v.double() for k, v in model.state_dict().items()})
+    src = torch.randint(1, 100, (4, 33), device=device)
+    tgt = torch.randint(1, 100, (4, 17), device=device)
+    src_mask, tgt_mask = model.make_masks(src, tgt)
+    with torch.no_grad():
+        exact = reference(src, tgt, src_mask, tgt_mask)
+        results = {}
+        for name, fast in (("readable", False), ("fast", True)):
+            use_fast_attention(model, fast)
+            results[f"{name}_fp32_max_abs_err"] = (
+                (model(src, tgt, src_mask, tgt_mask).double() - exact).abs().max().item()
+            )
+            with torch.autocast(device.type, dtype=torch.bfloat16):
+                low = model(src, tgt, src_mask, tgt_mask)
+            results[f"{name}_bf16_max_abs_err"] = (low.double() - exact).abs().max().item()
+    results["logit_scale"] = exact.abs().max().item()
+    return results
+
+
+def matmul_rate(device: torch.device, dtype: torch.dtype, n: int) -> float:
+    a, b = (
+        torch.randn(n, n, device=device, dtype=dtype),
+        torch.randn(n, n, device=device, dtype=dtype),
+    )
+    return 2 * n**3 / timed(lambda: a @ b, device, repeats=20)
+
+
+def training_step(device: torch.device, small: bool) -> dict:
+    """Our step vs nn.Transformer, same weights, paper-base in bf16 autocast (B 64, T 128)."""
+    if small:
+        config = TransformerConfig(
+            src_vocab_size=500,
+            tgt_vocab_size=500,
+            d_model=64,
+            num_heads=4,
+            num_encoder_layers=1,
+            num_decoder_layers=1,
+            d_ff=128,
+            dropout=0.1,
+        )
+        B, T = 4, 16
+    else:
+        config = TransformerConfig(
+            src_vocab_size=37000,
+            tgt_vocab_size=37000,
+            d_model=512,
+            num_heads=8,
+            num_encoder_layers=6,
+            num_decoder_layers=6,
+            d_ff=2048,
+            dropout=0.1,
+        )
+        B, T = 64, 128
+    ours, theirs = matched_pair(config)
+    ours, theirs = ours.to(device), theirs.to(device)
+    src = torch.randint(1, config.src_vocab_size, (B, T), device=device)
+    tgt = torch.randint(1, config.tgt_vocab_size, (B, T + 1), device=device)
+    tgt_in, tgt_out = tgt[:, :-1], tgt[:, 1:]
+    src_mask, tgt_mask = ours.make_masks(src, tgt_in)
+    causal = nn.Transformer.generate_square_subsequent_mask(T, device=device)
+    loss_fn = nn.CrossEntropyLoss()
+    dtype = torch.bfloat16 if device.type == "cuda" else torch.float32
+    results = {}
+    for name, model, forward in (
+        ("ours", ours, lambda: ours(src, tgt_in, src_mask, tgt_mask)),
+        ("nn.Transformer", theirs, lambda: theirs(src, tgt_in, src == 0, causal)),
+    ):
+        opt = torch.optim.AdamW(model.parameters(), lr=1e-4, fused=device.type == "cuda")
+
+        def step(forward=forward, opt=opt, model=model):
+            with torch.autocast(device.type, dtype=dtype, enabled=device.type == "cuda"):
+                logits = forward()
+                loss = loss_fn(logits.reshape(-1, logits.shape[-1]).float(), tgt_out.reshape(-1))
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+
+        results[f"{name}_ms_per_step"] = 1000 * timed(step, device, repeats=10 if small else 20)
+    flops = training_flops(config, B, T, T)
+    peak = matmul_rate(device, dtype, 256 if small else 8192)
+    results["matmul_tflops"] = peak / 1e12
+    results["speedup_over_nn_transformer"] = (
+        results["nn.Transformer_ms_per_step"] / results["ours_ms_per_step"]
+    )
+    for name in ("ours", "nn.Transformer"):
+        results[f"{name}_fraction_of_matmul_rate"] = (
+            flops / (results[f"{name}_ms_per_step"] / 1000) / peak
+        )
+    results["settings"] = (
+        f"d_model {config.d_model}, {config.num_encoder_layers}+{config.num_decoder_layers} layers, B {B}, T {T}, {dtype}"
+    )
+    return results
+
+
+def attention_scaling(device: torch.device, small: bool) -> list[dict]:
+    """Readable (weights materialised) vs fused attention, forward+backward, causal, as T grows."""
+    lengths = [64, 128] if small else [512, 1024, 2048, 4096, 8192]
+    d_model, heads, B = (64, 4, 2) if small else (512, 8, 8)
+    dtype = torch.bfloat16 if device.type == "cuda" else torch.float32
+    rows = []
+    for T in lengths:
+        row = {"T": T}
+        for name, fast in (("naive", False), ("fast", True)):
+            torch.manual_seed(0)
+            mha = use_fast_attention(MultiHeadAttention(d_model, heads).to(device, dtype), fast)
+            x = torch.randn(B, T, d_model, device=device, dtype=dtype, requires_grad=True)
+            mask = torch.ones(T, T, dtype=torch.bool, device=device).tril()
+            if device.type == "cuda":
+                torch.cuda.empty_cache()
+                torch.cuda.reset_peak_memory_stats()
+            try:
+                row[f"{name}_ms"] = 1000 * timed(
+                    lambda mha=mha, x=x, mask=mask: mha(x, x, x, mask).sum().backward(),
+                    device,
+                    repeats=10,
+                )
+                if device.type == "cuda":
+                    row[f"{name}_peak_gb"] = torch.cuda.max_memory_allocated() / 1e9
+            except torch.OutOfMemoryError:
+                row[f"{name}_ms"] = None
+                row[f"{name}_error"] = "out of memory"
+            del mha, x
+        if row.get("naive_ms") and row.get("fast_ms"):
+            row["naive_over_fast"] = row["naive_ms"] / row["fast_ms"]
+        rows.append(row)
+    return rows
+
+
+def rnn_vs_attention(device: torch.device, small: bool) -> list[dict] | str:
+    """Lab 3.1's comparison on this device (benchmarks/rnn_vs_attention_gpu.py)."""
+    here = Path(__file__).resolve().parent
+    sys.path.insert(0, str(here))
+    try:
+        import rnn_vs_attention_gpu
+    except ImportError as error:
+        return f"not run: {error}"
+    return rnn_vs_attention_gpu.measure(device=device, small=small)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument("--small", action="store_true", help="toy sizes (checks the script)")
+    parser.add_argument("--json", type=Path, default=None)
+    args = parser.parse_args()
+    device = torch.device(args.device)
+    results = {
+        "device": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu",
+        "torch": torch.__version__,
+        "small": args.small,
+    }
+    for name, fn in (
+        ("correctness", lambda: correctness(device)),
+        ("training_step", lambda: training_step(device, args.small)),
+        ("attention_scaling", lambda: attention_scaling(device, args.small)),
+        ("rnn_vs_attention", lambda: rnn_vs_attention(device, args.small)),
+    ):
+        start = time.perf_counter()
+        results[name] = fn()
+        print(
+            f"{name} ({time.perf_counter() - start:.1f} s): {json.dumps(results[name])}", flush=True
+        )
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()

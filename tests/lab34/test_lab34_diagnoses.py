@@ -1,0 +1,111 @@
+"""Every diagnosis is detected on a wrong answer written for it (one test each)."""
+
+from __future__ import annotations
+
+import re
+
+import lab34_wrong as wrong
+import pytest
+import torch
+
+from attention_lab.exercises import DIAGNOSES, EXERCISES, evaluate
+
+# diagnosis -> (exercise id, the wrong answer written for it)
+WRONG = {
+    "raises_error": ("scaled_dot_product_attention", wrong.sdpa_dot_T),
+    "wrong_return_type": ("scaled_dot_product_attention", wrong.sdpa_output_only),
+    "wrong_parameters": ("qkv_projection", wrong.ProjectionFused),
+    "shape_mismatch": ("attention_scores", wrong.scores_flattened),
+    "modifies_inputs": ("scaled_dot_product_attention", wrong.sdpa_scales_q_in_place),
+    "softmax_wrong_dim": ("scaled_dot_product_attention", wrong.sdpa_softmax_dim_minus_2),
+    "missing_scale": ("scaled_dot_product_attention", wrong.sdpa_missing_scale),
+    "scale_by_dk_not_sqrt": ("scaled_dot_product_attention", wrong.sdpa_scale_by_dk),
+    "wrong_scale": ("scaled_dot_product_attention", wrong.sdpa_scale_by_sqrt_T),
+    "scale_uses_d_model": ("multi_head_attention", wrong.MultiHeadScaleByDModel),
+    "wrong_transpose": ("attention_scores", wrong.scores_keys_first),
+    "bias_missing": ("qkv_projection", wrong.ProjectionNoBias),
+    "qkv_mixed_up": ("qkv_projection", wrong.ProjectionSwapped),
+    "weights_not_applied_to_values": ("scaled_dot_product_attention", wrong.sdpa_scores_times_v),
+    "returns_scores_not_weights": ("scaled_dot_product_attention", wrong.sdpa_returns_scores),
+    "outputs_swapped": ("scaled_dot_product_attention", wrong.sdpa_swapped),
+    "mask_after_softmax": ("masked_attention", wrong.masked_after_softmax),
+    "mask_inverted": ("masked_attention", wrong.masked_inverted),
+    "mask_ignored": ("masked_attention", wrong.masked_ignored),
+    "nan_on_fully_masked_row": ("masked_attention", wrong.masked_with_minus_inf),
+    "fully_masked_row_not_zero": ("masked_attention", wrong.masked_with_minus_1e9),
+    "causal_diagonal_wrong": ("causal_mask", wrong.causal_strict),
+    "mask_not_boolean": ("causal_mask", wrong.causal_float),
+    "numerically_unstable": ("softmax", wrong.softmax_naive),
+    "heads_split_wrong": ("multi_head_attention", wrong.MultiHeadSplitWithoutTranspose),
+    "heads_merged_wrong": ("multi_head_attention", wrong.MultiHeadMergeWithoutTranspose),
+    "output_projection_missing": ("multi_head_attention", wrong.MultiHeadNoOutputProjection),
+    "non_finite_output": ("weighted_sum", wrong.weighted_sum_log_space),
+    "wrong_values": ("weighted_sum", wrong.weighted_sum_relu),
+    "not_attempted": ("qkv_projection", wrong.ProjectionUnfinished),
+}
+
+# more wrong answers: the same misconception in other exercises or written another way
+MORE = [
+    ("attention_scores", wrong.scores_times_sqrt, "wrong_scale"),
+    ("softmax", wrong.softmax_over_queries, "softmax_wrong_dim"),
+    ("weighted_sum", wrong.weighted_sum_uniform, "weights_not_applied_to_values"),
+    ("weighted_sum", wrong.weighted_sum_transposed, "wrong_transpose"),
+    ("scaled_dot_product_attention", wrong.sdpa_keys_as_rows, "wrong_transpose"),
+    ("masked_attention", wrong.masked_fill_in_place_on_mask, "modifies_inputs"),
+    ("causal_mask", wrong.causal_upper, "mask_inverted"),
+    ("padding_mask", wrong.padding_flat, "shape_mismatch"),
+    ("padding_mask", wrong.padding_pad_is_true, "mask_inverted"),
+    ("padding_mask", wrong.padding_hard_coded_zero, "wrong_values"),
+    ("qkv_projection", wrong.ProjectionWeightNotTransposed, "wrong_transpose"),
+    ("attention_with_loops", wrong.sdpa_missing_scale, "missing_scale"),
+    ("multi_head_attention", wrong.sdpa_missing_scale, "raises_error"),
+    ("scaled_dot_product_attention", None, "not_attempted"),
+]
+
+SEEDS = (0, 1, 2)
+
+
+def test_every_diagnosis_has_a_wrong_answer():
+    assert set(WRONG) | {"correct"} == set(DIAGNOSES)
+
+
+@pytest.mark.parametrize("diagnosis", sorted(WRONG))
+def test_diagnosis_detected(diagnosis):
+    exercise_id, candidate = WRONG[diagnosis]
+    assert diagnosis in EXERCISES[exercise_id].diagnoses
+    for seed in SEEDS:
+        result = evaluate(exercise_id, candidate, seed=seed)
+        assert not result.passed
+        assert result.diagnosis == diagnosis, (seed, result)
+
+
+@pytest.mark.parametrize(("exercise_id", "candidate", "diagnosis"), MORE)
+def test_more_wrong_answers(exercise_id, candidate, diagnosis):
+    for seed in SEEDS:
+        result = evaluate(exercise_id, candidate, seed=seed)
+        assert (result.passed, result.diagnosis) == (False, diagnosis), (seed, result)
+
+
+@pytest.mark.parametrize("diagnosis", sorted(WRONG))
+def test_messages_reveal_no_reference_values(diagnosis):
+    """A message names shapes, positions and sizes: never a number with a decimal point."""
+    exercise_id, candidate = WRONG[diagnosis]
+    result = evaluate(exercise_id, candidate, seed=3)
+    assert not re.search(r"\d\.\d", result.message), result.message
+    assert result.message
+
+
+def test_documented_diagnoses_are_known():
+    for exercise in EXERCISES.values():
+        assert set(exercise.diagnoses) <= set(DIAGNOSES), exercise.id
+
+
+def test_fresh_inputs_every_call():
+    exercise = EXERCISES["scaled_dot_product_attention"]
+    first, second = exercise.cases(0), exercise.cases(1)
+    assert not torch.equal(first[0].inputs["q"], second[0].inputs["q"])
+    assert all(
+        torch.equal(a.inputs[name], b.inputs[name])
+        for a, b in zip(first, exercise.cases(0))
+        for name in a.inputs
+    )

@@ -1,0 +1,105 @@
+"""lab34.qN.check() / hint() / solution(): learntools-style feedback in a notebook."""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+import torch
+
+from attention_lab import scaled_dot_product_attention as library_sdpa
+from attention_lab.exercises import EXERCISES, lab34, solutions
+from attention_lab.exercises.notebook import PRACTICE
+
+
+@pytest.fixture
+def main(monkeypatch):
+    """The notebook's namespace (``__main__``), cleaned of the exercise targets."""
+    module = sys.modules["__main__"]
+    for exercise in EXERCISES.values():
+        monkeypatch.delattr(module, exercise.target, raising=False)
+    return lambda name, value: monkeypatch.setattr(module, name, value, raising=False)
+
+
+def test_helpers_in_syllabus_order():
+    helpers = [getattr(lab34, f"q{n}") for n in range(1, 11)]
+    assert [h.exercise.id for h in helpers] == list(EXERCISES)
+
+
+def test_check_finds_the_learners_definition_by_name(main):
+    main("attention_scores", lambda q, k: solutions.attention_scores(q, k))
+    feedback = lab34.q2.check()
+    assert feedback.passed and feedback.diagnosis == "correct"
+    assert "✓" in str(feedback) and PRACTICE in str(feedback)
+    assert "Correct" in feedback._repr_html_()
+
+
+def test_check_reports_the_misconception(main):
+    main("attention_scores", lambda q, k: q @ k.transpose(-2, -1))
+    feedback = lab34.q2.check()
+    assert (feedback.passed, feedback.diagnosis) == (False, "missing_scale")
+    text = str(feedback)
+    assert "missing_scale" in text and "sqrt(d_k)" in text and "lab34.q2.hint()" in text
+    assert "sqrt(d_k)" in feedback._repr_html_()
+
+
+def test_not_attempted_when_missing_or_placeholder(main):
+    assert lab34.q3.check().diagnosis == "not_attempted"
+
+    def attention_weights(scores):
+        raise NotImplementedError("your code here")
+
+    main("attention_weights", attention_weights)
+    feedback = lab34.q3.check()
+    assert feedback.diagnosis == "not_attempted" and "Not attempted" in str(feedback)
+
+
+def test_the_librarys_own_function_does_not_count(main):
+    main("scaled_dot_product_attention", library_sdpa)
+    feedback = lab34.q5.check()
+    assert feedback.diagnosis == "not_attempted"
+    assert "imported from attention_lab.nn.attention, not written by you" in feedback.result.message
+
+
+def test_check_takes_an_explicit_candidate():
+    assert lab34.q6.check(lambda T: torch.ones(T, T, dtype=torch.bool).tril()).passed
+
+
+def test_hints_and_solution():
+    first, second = lab34.q1.hint(), lab34.q1.hint(2)
+    assert "Hint 1 of 2" in first._repr_markdown_() and ".hint(2)" in str(first)
+    assert "Hint 2 of 2" in str(second)
+    solution = lab34.q5.solution()._repr_markdown_()
+    assert "def scaled_dot_product_attention(" in solution and "_unmasked" not in solution
+    assert "class MultiHeadAttention(nn.Module)" in str(lab34.q9.solution())
+    assert "QKVProjection" in str(lab34.q1.prompt())
+
+
+def test_hint_rejects_bad_numbers():
+    with pytest.raises(ValueError, match="n: expected an int between 1 and 2, got 3"):
+        lab34.q1.hint(3)
+    with pytest.raises(TypeError, match="n: expected an int between 1 and 2, got str"):
+        lab34.q1.hint("2")
+
+
+def test_summary_lists_every_exercise(main):
+    main("causal_mask", lambda T: solutions.causal_mask(T))
+    table = str(lab34.summary())
+    assert table.count("\n| q") == 10
+    assert "| q6 | The causal mask | `causal_mask` | 1 | ✓ correct |" in table
+    assert "✗ not_attempted" in table
+
+
+def test_docs_page_is_up_to_date():
+    """docs/exercises.md lists every exercise id and every diagnosis with its meaning."""
+    from pathlib import Path
+
+    from attention_lab.exercises import DIAGNOSES
+    from attention_lab.exercises.docs import markdown
+
+    page = (Path(__file__).resolve().parents[2] / "docs" / "exercises.md").read_text()
+    assert page == markdown(), (
+        "regenerate: python -m attention_lab.exercises.docs > docs/exercises.md"
+    )
+    assert all(f"`{exercise_id}`" in page for exercise_id in EXERCISES)
+    assert all(f"| `{key}` | {text} |" in page for key, text in DIAGNOSES.items())

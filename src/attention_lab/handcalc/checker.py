@@ -1,0 +1,327 @@
+"""Check a learner's hand calculation step by step and name the first step that went wrong.
+
+The checker knows what each classic mistake produces (it replays the calculation with the mistake
+in it), so it can say *why* a step is wrong, not only that it is. Tolerances fit hand rounding:
+whole numbers must be exact, softmax weights may be off by the rounding to ``decimals`` places,
+and the output may carry that rounding through the weighted sum.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import html
+import math
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from attention_lab.handcalc.problem import STEPS, HandCalcProblem, generate_handcalc, softmax_rows
+
+# Mistakes the checker recognises by replaying them: id -> what the learner did.
+MISTAKES: dict[str, str] = {
+    "missing_scale": "forgot to divide the scores by sqrt(d_k) = {sqrt_d_k:g}",
+    "scale_by_dk_not_sqrt": "divided the scores by d_k = {d_k} instead of sqrt(d_k) = {sqrt_d_k:g}",
+    "wrong_transpose": "used K instead of K^T: the scores must be Q K^T (row = query, column = key)",
+    "softmax_missing": "used the scaled scores as weights without taking the softmax",
+    "softmax_wrong_dim": (
+        "took the softmax down each column instead of along each row (each query's row of "
+        "weights must add up to 1)"
+    ),
+    "weights_applied_to_keys": "multiplied the weights by K instead of V",
+}
+
+# Every diagnosis the checker can give: id -> explanation for a learner.
+DIAGNOSES: dict[str, str] = {
+    "correct": "every step you gave matches the worked solution",
+    "not_attempted": "no step given yet: pass Q=..., K=..., scores=..., weights=..., output=...",
+    **MISTAKES,
+    "wrong_weight_matrix": "used the wrong projection matrix (Q needs W_q, K needs W_k, V needs W_v)",
+    "transposed_result": "wrote the right numbers transposed (rows must be tokens)",
+    "shape_mismatch": "the table has the wrong number of rows or columns",
+    "rows_do_not_sum_to_one": "a row of softmax weights does not add up to 1",
+    "rounding": "close, but off by more than rounding to the stated decimals allows",
+    "follows_from_earlier_error": "right for the numbers you had; fix the earlier step first",
+    "arithmetic": "an arithmetic slip: recompute the cells named",
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class StepCheck:
+    """The verdict on one step: status is ``correct``, ``wrong``, ``carried`` or ``missing``."""
+
+    step: str
+    status: str
+    diagnosis: str
+    message: str
+
+
+@dataclasses.dataclass(frozen=True)
+class HandCalcFeedback:
+    """What ``check_handcalc`` found: ``ok``, the first wrong step, its diagnosis and message."""
+
+    seed: int
+    ok: bool
+    first_wrong: str | None
+    diagnosis: str
+    message: str
+    steps: tuple[StepCheck, ...]
+
+    def __str__(self) -> str:
+        marks = {"correct": "ok ", "wrong": "XX ", "carried": "~  ", "missing": ".  "}
+        lines = [self.message, ""]
+        lines += [f"{marks[s.status]}{s.step:<14}{s.message}" for s in self.steps]
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        colours = {
+            "correct": "#1a7f37",
+            "wrong": "#cf222e",
+            "carried": "#9a6700",
+            "missing": "#777",
+        }
+        rows = "".join(
+            f"<tr><td style='color:{colours[s.status]};font-weight:bold'>{s.status}</td>"
+            f"<td><code>{s.step}</code></td><td>{html.escape(s.message)}</td></tr>"
+            for s in self.steps
+        )
+        return f"<div><p><b>{html.escape(self.message)}</b></p><table>{rows}</table></div>"
+
+
+def tolerances(problem: HandCalcProblem) -> dict[str, float]:
+    """Absolute tolerance per step, sized for hand rounding to ``problem.decimals`` places."""
+    step = 10.0**-problem.decimals
+    t_weights = 0.5 * step + 0.01
+    t_scaled = 0.01 if math.sqrt(problem.d_k).is_integer() else 0.5 * step + 0.006
+    column_mass = float(np.abs(problem.V).sum(axis=0).max())
+    return {
+        "Q": 0.01,
+        "K": 0.01,
+        "V": 0.01,
+        "scores": 0.01,
+        "scaled_scores": t_scaled,
+        "weights": t_weights,
+        "output": t_weights * column_mass + 0.5 * step + 0.005,
+    }
+
+
+def replay(problem: HandCalcProblem, mistake: str | None = None) -> dict[str, np.ndarray]:
+    """Every step of the calculation, done right (``mistake=None``) or with one mistake in it."""
+    p = problem
+    Q, K, V = p.Q, p.K, p.V
+    scores = K @ Q.T if mistake == "wrong_transpose" else Q @ K.T  # (T, T)
+    divisor = {"missing_scale": 1.0, "scale_by_dk_not_sqrt": float(p.d_k)}.get(mistake, p.sqrt_d_k)
+    scaled = scores / divisor
+    if mistake == "softmax_missing":
+        weights = scaled
+    else:
+        weights = softmax_rows(scaled, axis=0 if mistake == "softmax_wrong_dim" else 1)
+    output = weights @ (K if mistake == "weights_applied_to_keys" else V)  # (T, T) @ (T, d_k)
+    return {"Q": Q, "K": K, "V": V, "scores": scores, "scaled_scores": scaled,
+            "weights": weights, "output": output}  # fmt: skip
+
+
+def is_diagnosable(problem: HandCalcProblem) -> bool:
+    """True when, at every step, each mistake's answer is told apart from the right one and from
+    the other mistakes' answers by more than twice the rounding tolerance."""
+    tol = tolerances(problem)
+    chains = [replay(problem)] + [replay(problem, m) for m in MISTAKES]
+    projections = [problem.X @ W for W in (problem.W_q, problem.W_k, problem.W_v)]
+    for step in STEPS:
+        values = [chain[step] for chain in chains]
+        if step in ("Q", "K", "V"):
+            values = projections
+        if step == "scores" and problem.Q.shape[0] == problem.d_k:
+            values.append(problem.Q @ problem.K)  # "K instead of K^T" has the right shape here
+        for i, a in enumerate(values):
+            for b in values[i + 1 :]:
+                gap = float(np.abs(a - b).max())
+                if 1e-9 < gap <= 2 * tol[step] or (step in ("Q", "K", "V") and gap <= 1e-9):
+                    return False
+    return True
+
+
+def check_handcalc(
+    seed: int | HandCalcProblem,
+    *,
+    Q: Any = None,
+    K: Any = None,
+    V: Any = None,
+    scores: Any = None,
+    scaled_scores: Any = None,
+    weights: Any = None,
+    output: Any = None,
+    tokens: int = 3,
+    d_model: int = 4,
+    d_k: int | None = None,
+    decimals: int = 2,
+) -> HandCalcFeedback:
+    """Check whichever steps a learner filled in for the problem of ``seed``.
+
+    Give the seed (with the same ``tokens``/``d_model``/``d_k``/``decimals`` used to generate
+    the problem) or the ``HandCalcProblem`` itself. Each step is a table of numbers (list of rows,
+    numpy array or tensor). Steps left out are skipped; the feedback names the first wrong step and
+    the likely reason (``feedback.diagnosis`` is one of ``DIAGNOSES``).
+    """
+    if isinstance(seed, HandCalcProblem):
+        problem = seed
+    else:
+        problem = generate_handcalc(
+            seed, tokens=tokens, d_model=d_model, d_k=d_k, decimals=decimals
+        )
+    given = {
+        name: _as_table(name, value)
+        for name, value in zip(STEPS, (Q, K, V, scores, scaled_scores, weights, output))
+        if value is not None
+    }
+    checks = _check_steps(problem, given)
+    wrong = [c for c in checks if c.status == "wrong"]
+    if not given:
+        diagnosis, message, first = "not_attempted", DIAGNOSES["not_attempted"], None
+    elif wrong:
+        first = wrong[0].step
+        diagnosis, message = wrong[0].diagnosis, f"First wrong step: {first}. {wrong[0].message}"
+    else:
+        first, diagnosis = None, "correct"
+        message = f"All {len(given)} step(s) you gave are correct."
+    return HandCalcFeedback(
+        seed=problem.seed,
+        ok=bool(given) and not wrong,
+        first_wrong=first,
+        diagnosis=diagnosis,
+        message=message,
+        steps=tuple(checks),
+    )
+
+
+def _as_table(name: str, value: Any) -> np.ndarray:
+    if hasattr(value, "detach"):  # a torch tensor
+        value = value.detach().cpu().numpy()
+    try:
+        array = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise TypeError(
+            f"{name}: expected a table of numbers (a list of equal-length rows, a numpy array or a "
+            f"tensor), got {type(value).__name__}: {value!r:.80}"
+        ) from None
+    return array
+
+
+def _check_steps(problem: HandCalcProblem, given: dict[str, np.ndarray]) -> list[StepCheck]:
+    right = replay(problem)
+    tol = tolerances(problem)
+    checks: list[StepCheck] = []
+    wrong_so_far = False
+    for step in STEPS:
+        if step not in given:
+            checks.append(StepCheck(step, "missing", "", "not given"))
+            continue
+        check = _check_one(problem, step, given, right, tol, wrong_so_far)
+        wrong_so_far = wrong_so_far or check.status != "correct"
+        checks.append(check)
+    return checks
+
+
+def _check_one(
+    problem: HandCalcProblem,
+    step: str,
+    given: dict[str, np.ndarray],
+    right: dict[str, np.ndarray],
+    tol: dict[str, float],
+    after_error: bool,
+) -> StepCheck:
+    answer, expected, t = given[step], right[step], tol[step]
+    fmt = {"sqrt_d_k": problem.sqrt_d_k, "d_k": problem.d_k}
+
+    def wrong(diagnosis: str, detail: str) -> StepCheck:
+        return StepCheck(step, "wrong", diagnosis, detail)
+
+    if answer.shape != expected.shape:
+        return _wrong_shape(problem, step, answer, expected, t, wrong)
+    if _close(answer, expected, t) or (step == "output" and _close(answer, problem.output, t)):
+        return StepCheck(step, "correct", "correct", "correct")
+    own = _from_own_previous(problem, step, given)
+    if after_error and own is not None and _close(answer, own, t):
+        return StepCheck(
+            step, "carried", "follows_from_earlier_error", DIAGNOSES["follows_from_earlier_error"]
+        )
+    for mistake, what in MISTAKES.items():
+        candidate = replay(problem, mistake)[step]
+        if not _close(candidate, expected, 1e-9) and _close(answer, candidate, t):
+            return wrong(mistake, f"It looks like you {what.format(**fmt)}.")
+    if (
+        step == "scores"
+        and answer.shape == problem.K.shape[::-1]
+        and _close(answer, problem.Q @ problem.K, t)
+    ):  # T == d_k, so Q K has the shape of Q K^T
+        return wrong("wrong_transpose", f"It looks like you {MISTAKES['wrong_transpose']}.")
+    if step in ("Q", "K", "V"):
+        for other, W in (("W_q", problem.W_q), ("W_k", problem.W_k), ("W_v", problem.W_v)):
+            if _close(answer, problem.X @ W, t):
+                need = {"Q": "W_q", "K": "W_k", "V": "W_v"}[step]
+                return wrong("wrong_weight_matrix", f"You computed X {other}; {step} = X {need}.")
+    if _close(answer, expected, 3 * t):
+        return wrong("rounding", f"Close, but some entries are off by more than rounding to "
+                     f"{problem.decimals} decimals allows; {_first_cell(problem, answer, expected, t)}")  # fmt: skip
+    if step == "weights" and not np.allclose(answer.sum(axis=1), 1.0, atol=answer.shape[1] * t):
+        sums = ", ".join(f"{s:.2f}" for s in answer.sum(axis=1))
+        return wrong("rows_do_not_sum_to_one", f"Each row of weights must add up to 1; your rows "
+                     f"add up to {sums}. Divide each exp() by its row's total.")  # fmt: skip
+    return wrong("arithmetic", f"An arithmetic slip: {_first_cell(problem, answer, expected, t)}")
+
+
+def _wrong_shape(
+    problem: HandCalcProblem,
+    step: str,
+    answer: np.ndarray,
+    expected: np.ndarray,
+    t: float,
+    wrong: Callable[[str, str], StepCheck],
+) -> StepCheck:
+    if answer.ndim == 2 and answer.shape == expected.shape[::-1] and _close(answer.T, expected, t):
+        return wrong("transposed_result", f"Your {step} is the right table transposed: write one "
+                     f"row per token, shape {_shape(expected)}.")  # fmt: skip
+    if step == "scores" and answer.shape == (problem.d_k, problem.d_k):
+        if _close(answer, problem.Q.T @ problem.K, t):  # (d_k, T) @ (T, d_k) -> (d_k, d_k)
+            return wrong("wrong_transpose", "You computed Q^T K, a d_k x d_k table; the scores "
+                         "are Q K^T: each query row dotted with each key row.")  # fmt: skip
+    what = "one row per token" if step != "scores" else "one row per query, one column per key"
+    return wrong("shape_mismatch", f"{step} should have shape {_shape(expected)} ({what}); "
+                 f"yours has shape {_shape(answer)}.")  # fmt: skip
+
+
+def _from_own_previous(
+    problem: HandCalcProblem, step: str, given: dict[str, np.ndarray]
+) -> np.ndarray | None:
+    """This step recomputed from the learner's own earlier numbers (right numbers where missing)."""
+    right = replay(problem)
+
+    def use(name: str) -> np.ndarray:
+        value = given.get(name)
+        return value if value is not None and value.shape == right[name].shape else right[name]
+
+    if step == "scores":
+        return use("Q") @ use("K").T
+    if step == "scaled_scores":
+        return use("scores") / problem.sqrt_d_k
+    if step == "weights":
+        return softmax_rows(use("scaled_scores"))
+    if step == "output":
+        return use("weights") @ use("V")
+    return None
+
+
+def _close(a: np.ndarray, b: np.ndarray, atol: float) -> bool:
+    return a.shape == b.shape and bool(np.all(np.abs(a - b) <= atol))
+
+
+def _shape(a: np.ndarray) -> str:
+    return " x ".join(str(n) for n in a.shape) if a.ndim else "a single number"
+
+
+def _first_cell(
+    problem: HandCalcProblem, answer: np.ndarray, expected: np.ndarray, t: float
+) -> str:
+    row, col = (int(i) for i in np.argwhere(np.abs(answer - expected) > t)[0])
+    token = problem.tokens[row]
+    return f"row {row + 1} (token '{token}'), column {col + 1} is off; recheck it."

@@ -1,0 +1,111 @@
+"""attention-scaling and multi-head experiments: the claims the lesson makes, measured."""
+
+import json
+import math
+
+import matplotlib
+
+matplotlib.use("Agg")
+import pytest
+import torch
+
+from attention_lab import MultiHeadAttention, causal_mask
+from attention_lab.experiments import get_experiment
+from attention_lab.experiments.multihead_roles import multihead_by_hand, pattern_scores
+from attention_lab.experiments.scaling import ScaleSwitchAttention, measure_softmax
+from attention_lab.tasks.patterns import PatternTask
+
+torch.set_num_threads(1)
+
+
+@pytest.fixture(scope="module")
+def scaling_result():
+    return get_experiment("attention-scaling")(quick=True, seed=0, progress=False, train_steps=60)
+
+
+def test_variance_grows_with_dk_within_10_percent_of_theory(scaling_result):
+    r = scaling_result
+    assert r.d_k == sorted(r.d_k) and r.d_k[-1] >= 256
+    for measured, d in zip(r.var_qk, r.d_k):
+        assert abs(measured - d) / d < 0.10
+        assert abs(r.var_scaled[r.d_k.index(d)] - 1.0) < 0.10
+
+
+def test_unscaled_softmax_saturates_and_gradients_vanish(scaling_result):
+    r = scaling_result
+    assert all(a > b for a, b in zip(r.entropy_unscaled, r.entropy_unscaled[1:]))
+    assert all(a < b for a, b in zip(r.max_weight_unscaled, r.max_weight_unscaled[1:]))
+    assert r.max_weight_unscaled[-1] > 0.85 and max(r.max_weight_scaled) < 0.35
+    assert max(r.entropy_scaled) - min(r.entropy_scaled) < 0.1
+    assert r.grad_unscaled[-1] < 0.05 * r.grad_scaled[-1]
+    assert max(r.grad_scaled) / min(r.grad_scaled) < 1.2
+    assert len(r.train_loss_scaled) == len(r.train_loss_unscaled) == 6
+    json.dumps(r.to_dict())
+    assert len(r.plot().axes) == 4
+
+
+def test_softmax_stats_match_closed_forms_at_dk_1():
+    # d_k = 1, T = 2: q.k is a product of two N(0,1): variance exactly 1
+    stats = measure_softmax(1, 40_000, 2, torch.Generator().manual_seed(1))
+    assert abs(stats["var_qk"] - 1.0) < 0.05
+    assert stats["entropy_scaled"] <= math.log(2)
+
+
+def test_scale_switch_matches_raw_dot_products():
+    attn = ScaleSwitchAttention(8, scaled=False)
+    x = torch.randn(1, 5, 8)
+    attn(x, x, x)
+    raw = torch.softmax(attn.W_q(x) @ attn.W_k(x).transpose(1, 2), dim=-1)
+    assert torch.allclose(attn.attn_weights[:, 0], raw, atol=1e-6)
+
+
+def test_multihead_by_hand_equals_library_and_torch():
+    torch.manual_seed(0)
+    mha = MultiHeadAttention(16, 4)
+    x = torch.randn(2, 6, 16)
+    mask = causal_mask(6)
+    ours, weights = multihead_by_hand(mha, x, mask)
+    assert torch.allclose(ours, mha(x, x, x, mask), atol=1e-6)
+    assert torch.allclose(weights, mha.attn_weights, atol=1e-6)
+    # a removed head changes exactly its d_k columns of the concatenation
+    keep = torch.tensor([1.0, 0.0, 1.0, 1.0])
+    ablated, _ = multihead_by_hand(mha, x, mask, keep)
+    W_o_cols = mha.W_o.weight[:, 4:8]  # head 1's slice of W_o
+    q = mha.W_q(x).view(2, 6, 4, 4).transpose(1, 2)
+    k = mha.W_k(x).view(2, 6, 4, 4).transpose(1, 2)
+    v = mha.W_v(x).view(2, 6, 4, 4).transpose(1, 2)
+    head1 = torch.nn.functional.scaled_dot_product_attention(q, k, v, is_causal=True)[:, 1]
+    assert torch.allclose(ours - ablated, head1 @ W_o_cols.T, atol=1e-5)
+
+
+def test_pattern_scores_on_known_heads():
+    task = PatternTask(n_letters=4, n_colours=2, length=6)
+    batch = task.sample(8, torch.Generator().manual_seed(0))
+    T = 6
+    prev = torch.zeros(T, T)
+    prev[torch.arange(1, T), torch.arange(0, T - 1)] = 1.0
+    match = torch.zeros(8, T, T)
+    for b in range(8):
+        for t in range(T):
+            if batch.match_pos[b, t] >= 0:
+                match[b, t, batch.match_pos[b, t]] = 1.0
+    weights = torch.stack([prev.expand(8, T, T), match], dim=1)  # (B, 2, T, T)
+    scores = pattern_scores(weights, batch)
+    assert scores[0, 0] == 1.0 and scores[1, 1] == 1.0
+
+
+def test_multihead_heads_have_distinct_measured_roles(tmp_path):
+    run = get_experiment("multi-head")
+    r = run(quick=True, seed=0, progress=False, checkpoint=tmp_path / "m.pt")
+    assert r.distinct_roles >= 2
+    assert {"previous token", "matching letter"} <= set(r.roles)
+    assert r.accuracy["previous"] > 0.95 and r.accuracy["match"] > 0.85
+    # removing the matching head breaks the match question, not the previous one
+    h = r.roles.index("matching letter")
+    assert r.ablation[h]["match"] < r.accuracy["match"] - 0.2
+    assert r.ablation[h]["previous"] > 0.95
+    # one head cannot do both jobs
+    assert r.single_head_accuracy["match"] < r.accuracy["match"] - 0.2
+    assert (tmp_path / "m.pt").stat().st_size > 0
+    json.dumps(r.to_dict())
+    assert len(r.plot().axes) >= 2 + r.num_heads

@@ -6,9 +6,6 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-# Table 3 of Vaswani et al. 2017 ("params x 10^6")
-PAPER_PARAMS = {"paper-base": 65_000_000, "paper-big": 213_000_000}
-
 
 def register(app: typer.Typer) -> None:
     app.command("verify")(verify)
@@ -45,7 +42,8 @@ def params(
     preset: str = typer.Argument("paper-base", help="tiny, base, paper-base or paper-big"),
 ) -> None:
     """Count the parameters of a preset by component (the paper's Table 3 beside it)."""
-    from attention_lab.nn.transformer import PRESETS, Transformer, count_parameters
+    from attention_lab.nn.transformer import PRESETS
+    from attention_lab.paper import PAPER_MODELS, count_preset_parameters
 
     console = Console()
     if preset not in PRESETS:
@@ -54,10 +52,7 @@ def params(
         )
         raise typer.Exit(2)
     config = PRESETS[preset]
-    import torch
-
-    with torch.device("meta"):  # shapes only: counting needs no memory and no initialisation time
-        counts = count_parameters(Transformer(config))
+    counts = count_preset_parameters(preset)  # on the meta device: shapes only, instant
     table = Table(
         title=f"{preset}: d_model {config.d_model}, {config.num_heads} heads, "
         f"{config.num_encoder_layers}+{config.num_decoder_layers} layers, d_ff {config.d_ff}, "
@@ -68,8 +63,9 @@ def params(
     for name, n in counts.items():
         table.add_row(name, f"{n:,}")
     console.print(table)
-    if preset in PAPER_PARAMS:
-        paper = PAPER_PARAMS[preset]
+    paper_models = {m.preset: m for m in PAPER_MODELS}
+    if preset in paper_models:
+        paper = paper_models[preset].params_millions * 1_000_000
         delta = counts["total"] - paper
         console.print(
             f"paper (Table 3): {paper / 1e6:.0f}M; ours: {counts['total'] / 1e6:.1f}M "

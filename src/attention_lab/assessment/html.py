@@ -1,0 +1,181 @@
+"""A self-contained HTML + JavaScript practice quiz for the static course site.
+
+`quiz_html()` returns one HTML document (or fragment) with the questions, figures (PNG data URIs),
+styles and script inline: no external resources, so it works offline and from ``file://``. It
+scores answers in the browser with the same rules as `attention_lab.assessment.scoring` (tests
+compare the two), gives feedback at once, and lets the learner download an answers file in
+the same JSON format as the notebook and terminal quizzes. It is marked as practice: official
+grades come from the batch grader and the instructor's LMS.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import uuid
+from collections.abc import Sequence
+
+from attention_lab.assessment.figures import figure_data_uri
+from attention_lab.assessment.schema import Question
+from attention_lab.assessment.scoring import ANSWERS_FORMAT
+
+
+def _question_data(q: Question) -> dict:
+    data: dict = {
+        "id": q.id,
+        "type": q.type,
+        "objectives": list(q.objectives),
+        "points": q.points,
+        "prompt": " ".join(q.prompt.split()),
+        "explanation": " ".join(q.explanation.split()),
+        "figure": figure_data_uri(q.figure) if q.figure else None,
+    }
+    if q.type in ("single", "multiple"):
+        data["choices"] = [
+            {"id": c.id, "text": c.text, "correct": c.correct, "feedback": c.feedback}
+            for c in q.choices
+        ]
+    else:
+        data["feedback_correct"] = q.feedback_correct
+        data["feedback_incorrect"] = q.feedback_incorrect
+        data["wrong_answers"] = [
+            {"value": w.value, "tolerance": w.tolerance, "feedback": w.feedback}
+            for w in q.wrong_answers
+        ]
+    if q.type == "numeric":
+        data |= {"answer": q.answer, "tolerance": q.tolerance}
+    if q.type == "text":
+        data["accept"] = list(q.accept)
+    return data
+
+
+_STYLE = """
+.al-quiz{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;max-width:52rem;margin:auto;line-height:1.45}
+.al-quiz .al-banner{background:#fff8e1;border:1px solid #f0c36d;padding:.6rem .9rem;border-radius:6px}
+.al-quiz .al-card{border:1px solid #ccd;border-radius:8px;padding:.8rem 1rem;margin:1rem 0}
+.al-quiz .al-meta{color:#667;font-size:.85em}
+.al-quiz label{display:block;margin:.2rem 0;cursor:pointer}
+.al-quiz img{max-width:100%;margin:.5rem 0}
+.al-quiz .al-feedback{margin-top:.6rem;padding:.5rem .7rem;border-radius:6px;white-space:pre-line}
+.al-quiz .al-right{background:#e6f4ea;border:1px solid #8bc59b}
+.al-quiz .al-wrong{background:#fdecea;border:1px solid #e59b95}
+.al-quiz .al-partial{background:#fff4e5;border:1px solid #f0b76d}
+.al-quiz button{margin-top:.5rem;padding:.3rem .9rem}
+.al-quiz .al-score{font-weight:600}
+"""
+
+# The scoring below mirrors attention_lab.assessment.scoring.check_answer; a test runs both.
+_SCRIPT = r"""
+(function(){
+const root = document.getElementById(ROOT_ID);
+const bank = JSON.parse(document.getElementById(ROOT_ID + "-data").textContent);
+const FORMAT = bank.format;
+const state = {learner: "", started: new Date().toISOString(), answers: {}};
+function el(tag, attrs, text){const e=document.createElement(tag);
+  for (const k in (attrs||{})) e.setAttribute(k, attrs[k]); if (text!==undefined) e.textContent=text; return e;}
+function shuffle(a){a=a.slice(); for(let i=a.length-1;i>0;i--){const j=Math.floor(Math.random()*(i+1)); [a[i],a[j]]=[a[j],a[i]];} return a;}
+function norm(s){s=String(s).normalize("NFKC").toLowerCase().trim().replace(/\s+/g," ");
+  return s.replace(/^[ .,;:!?"'`]+|[ .,;:!?"'`]+$/g,"");}
+function num(s){if(typeof s==="number") return isFinite(s)?s:null; s=String(s).trim().replace(/,/g,"");
+  if(!/^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(s)) return null; const v=parseFloat(s); return isFinite(v)?v:null;}
+function check(q, r){
+  if(q.type==="single"){const c=q.choices.find(c=>c.id===r); if(!c) return {correct:false,score:0,message:"Choose one of the options."};
+    return {correct:c.correct,score:c.correct?q.points:0,message:c.feedback};}
+  if(q.type==="multiple"){if(!Array.isArray(r)) return {correct:false,score:0,message:"Select the options that apply."};
+    const right=q.choices.filter(c=>c.correct).map(c=>c.id); const chosen=new Set(r);
+    let hit=0, miss=0; chosen.forEach(id=>{ if(right.includes(id)) hit++; else miss++; });
+    const frac=Math.max(0,(hit-miss)/right.length); const lines=[];
+    q.choices.filter(c=>chosen.has(c.id)).forEach(c=>lines.push(c.text+": "+c.feedback));
+    const missed=right.filter(id=>!chosen.has(id)).length;
+    if(missed) lines.push("You missed "+missed+" correct option"+(missed>1?"s":"")+".");
+    if(!chosen.size) lines.push("You selected nothing.");
+    const exact = missed===0 && miss===0;
+    return {correct:exact,score:Math.round(q.points*frac*1e4)/1e4,message:lines.join("\n")};}
+  if(q.type==="numeric"){const v=num(r); if(v===null) return {correct:false,score:0,message:"Enter a number (got '"+r+"')."};
+    if(Math.abs(v-q.answer)<=q.tolerance+1e-9*Math.max(1,Math.abs(q.answer))) return {correct:true,score:q.points,message:q.feedback_correct};
+    for(const w of q.wrong_answers){ if(Math.abs(v-w.value)<=w.tolerance+1e-9) return {correct:false,score:0,message:w.feedback}; }
+    return {correct:false,score:0,message:q.feedback_incorrect};}
+  const g=norm(r||"");
+  if(g && q.accept.map(norm).includes(g)) return {correct:true,score:q.points,message:q.feedback_correct};
+  for(const w of q.wrong_answers){ if(g===norm(w.value)) return {correct:false,score:0,message:w.feedback}; }
+  return {correct:false,score:0,message:q.feedback_incorrect};
+}
+const total = bank.questions.reduce((s,q)=>s+q.points,0);
+const scoreLine = el("p",{"class":"al-score"});
+function updateScore(){let s=0,n=0; for(const id in state.answers){s+=state.answers[id].score;n++;}
+  scoreLine.textContent="Practice score: "+(Math.round(s*100)/100)+" / "+total+" ("+n+" of "+bank.questions.length+" answered)";}
+root.appendChild(el("p",{"class":"al-banner"},"Practice quiz: answers are checked in your browser and nothing is sent anywhere. Official grades come from your instructor's LMS quiz and the batch grader."));
+const nameRow=el("p"); const nameLabel=el("label",{},"Your name or id (for the answers file): ");
+const nameInput=el("input",{"type":"text","class":"al-learner"}); nameInput.addEventListener("input",()=>{state.learner=nameInput.value;});
+nameLabel.appendChild(nameInput); nameRow.appendChild(nameLabel); root.appendChild(nameRow); root.appendChild(scoreLine);
+shuffle(bank.questions).forEach((q,index)=>{
+  const card=el("div",{"class":"al-card","data-qid":q.id});
+  card.appendChild(el("p",{"class":"al-meta"},"Question "+(index+1)+" · objectives "+q.objectives.join(", ")+" · "+q.points+" point"+(q.points===1?"":"s")));
+  card.appendChild(el("p",{"class":"al-prompt"},q.prompt));
+  if(q.figure){card.appendChild(el("img",{"src":q.figure,"alt":"attention heatmap for question "+(index+1)}));}
+  let read;
+  if(q.type==="single"||q.type==="multiple"){
+    const kind=q.type==="single"?"radio":"checkbox"; const inputs=[];
+    shuffle(q.choices).forEach(c=>{const lab=el("label"); const inp=el("input",{"type":kind,"name":ROOT_ID+"-"+q.id,"value":c.id});
+      inputs.push(inp); lab.appendChild(inp); lab.appendChild(document.createTextNode(" "+c.text)); card.appendChild(lab);});
+    read=()=>{const v=inputs.filter(i=>i.checked).map(i=>i.value); return q.type==="single"?(v[0]||null):v;};
+  } else {
+    const inp=el("input",{"type":"text","class":"al-answer","aria-label":"your answer"}); card.appendChild(inp); read=()=>inp.value;
+  }
+  const button=el("button",{"type":"button","class":"al-check"},"Check"); card.appendChild(button);
+  const fb=el("div",{"class":"al-feedback","hidden":"hidden"}); card.appendChild(fb);
+  button.addEventListener("click",()=>{const r=read(); const res=check(q,r);
+    state.answers[q.id]={response:(q.type==="numeric"&&num(r)!==null)?num(r):r,score:res.score,points:q.points,time:new Date().toISOString()};
+    fb.hidden=false; fb.className="al-feedback "+(res.correct?"al-right":(res.score>0?"al-partial":"al-wrong"));
+    fb.textContent=(res.correct?"Correct. ":(res.score>0?"Partly correct. ":"Not quite. "))+res.message+"\n\nWhy: "+q.explanation;
+    updateScore();});
+  root.appendChild(card);
+});
+const save=el("button",{"type":"button","class":"al-save"},"Download my answers (JSON)");
+save.addEventListener("click",()=>{const sheet={format:FORMAT,learner:state.learner||"anonymous",mode:"practice",
+    bank_version:bank.bank_version,started:state.started,saved:new Date().toISOString(),answers:state.answers};
+  const blob=new Blob([JSON.stringify(sheet,null,1)],{type:"application/json"}); const a=el("a");
+  a.href=URL.createObjectURL(blob); a.download="quiz-answers-"+(state.learner||"anonymous").replace(/[^A-Za-z0-9_-]/g,"_")+".json";
+  document.body.appendChild(a); a.click(); a.remove(); root.dataset.lastSheet=JSON.stringify(sheet);});
+root.appendChild(save); updateScore();
+})();
+"""
+
+
+def quiz_html(
+    questions: Sequence[Question] | None = None,
+    *,
+    title: str = "Module 3 practice quiz",
+    full_document: bool = True,
+) -> str:
+    """A self-contained HTML practice quiz (no external resources) with instant feedback.
+
+    `questions` defaults to the whole bank. With ``full_document=False`` the result is a
+    fragment (a <div>, its data, style and script) for embedding in a page or notebook output.
+    """
+    from attention_lab.assessment.bank import bank_version, load_questions
+
+    questions = list(questions) if questions is not None else load_questions()
+    if not questions:
+        raise ValueError("questions: expected at least one question, got an empty list")
+    root_id = "al-quiz-" + uuid.uuid4().hex[:8]
+    payload = {
+        "format": ANSWERS_FORMAT,
+        "bank_version": bank_version(),
+        "questions": [_question_data(q) for q in questions],
+    }
+    # "</" must not appear inside a <script> element: escape it in the JSON.
+    data = json.dumps(payload, ensure_ascii=False).replace("</", "<\\/")
+    script = _SCRIPT.replace("ROOT_ID", json.dumps(root_id))
+    fragment = (
+        f'<div class="al-quiz" id="{root_id}"><h2>{html.escape(title)}</h2></div>\n'
+        f'<script type="application/json" id="{root_id}-data">{data}</script>\n'
+        f"<style>{_STYLE}</style>\n<script>{script}</script>\n"
+    )
+    if not full_document:
+        return fragment
+    return (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        f'<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{html.escape(title)}</title></head>\n<body>\n{fragment}</body></html>\n"
+    )

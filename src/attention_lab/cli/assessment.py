@@ -1,0 +1,209 @@
+"""`attention-lab quiz ...`, `attention-lab assignment` and `attention-lab grade`.
+
+attention-lab quiz [--objective 3.2] [--learner ada] [--out answers.json]   take (default)
+attention-lab quiz grade ANSWERS_DIR --out gradebook.csv
+attention-lab quiz export --format gift|qti|json --out FILE
+attention-lab quiz html --out quiz.html
+attention-lab assignment --out DIR
+attention-lab grade SUBMISSIONS_DIR --out gradebook.csv [--feedback DIR] [--timeout S]
+                    [--memory MB] [--jobs N]
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+quiz_app = typer.Typer(
+    help="The Module 3 quiz: take it (practice), grade answer files, export it to an LMS.",
+    invoke_without_command=True,
+    no_args_is_help=False,
+)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(quiz_app, name="quiz")
+    app.command("assignment")(assignment)
+    app.command("grade")(grade)
+
+
+def _fail(message: str) -> None:
+    Console(stderr=True).print(f"[red]error:[/red] {message}", highlight=False)
+    raise typer.Exit(2)
+
+
+# Options shared by `quiz` (the default command) and `quiz take`.
+_OBJECTIVE = typer.Option(
+    None, "--objective", "-o", help="Only questions for this objective (3.2.4) or topic (3.2)."
+)
+_LEARNER = typer.Option("anonymous", "--learner", help="Your name or id.")
+_OUT = typer.Option(None, "--out", help="Answers file (default: quiz-answers-LEARNER.json).")
+_SEED = typer.Option(None, "--seed", help="Shuffle seed (default: random).")
+_LIMIT = typer.Option(None, "--limit", min=1, help="Ask at most this many.")
+
+
+@quiz_app.callback()
+def quiz(
+    ctx: typer.Context,
+    objective: list[str] = _OBJECTIVE,
+    learner: str = _LEARNER,
+    out: Path | None = _OUT,
+    seed: int | None = _SEED,
+    limit: int | None = _LIMIT,
+) -> None:
+    """Take the practice quiz in the terminal (the default command)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    take(objective=objective, learner=learner, out=out, seed=seed, limit=limit)
+
+
+@quiz_app.command("take")
+def take(
+    objective: list[str] = _OBJECTIVE,
+    learner: str = _LEARNER,
+    out: Path | None = _OUT,
+    seed: int | None = _SEED,
+    limit: int | None = _LIMIT,
+) -> None:
+    """Take the practice quiz in the terminal; answers are saved after each question."""
+    from attention_lab.assessment.terminal import run_terminal_quiz
+
+    safe = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in learner) or "anonymous"
+    path = out or Path(f"quiz-answers-{safe}.json")
+    try:
+        run_terminal_quiz(learner, path, objectives=objective or None, seed=seed, limit=limit)
+    except ValueError as error:
+        _fail(str(error))
+
+
+@quiz_app.command("grade")
+def grade_answers(
+    answers_dir: Path = typer.Argument(..., help="Folder of answers files (*.json)."),
+    out: Path = typer.Option(..., "--out", help="Gradebook CSV to write."),
+) -> None:
+    """Grade a folder of quiz answer files: one row per learner, per-question scores, total."""
+    from attention_lab.assessment.scoring import grade_answers_dir
+
+    try:
+        rows = grade_answers_dir(answers_dir, out)
+    except ValueError as error:
+        _fail(str(error))
+    table = Table("learner", "status", "total", "max", "answered")
+    header = rows[0]
+    for row in rows[1:]:
+        record = dict(zip(header, row))
+        table.add_row(
+            str(record["learner"]),
+            str(record["status"]),
+            f"{record['total']:g}",
+            f"{record['max']:g}",
+            str(record["answered"]),
+        )
+    console = Console()
+    console.print(table)
+    console.print(f"wrote {out} ({len(rows) - 1} learners)")
+
+
+@quiz_app.command("export")
+def export(
+    fmt: str = typer.Option(
+        ..., "--format", help="gift (Moodle), qti (Canvas zip) or json (jupyterquiz)."
+    ),
+    out: Path = typer.Option(..., "--out", help="File to write."),
+    objective: list[str] = typer.Option(
+        None, "--objective", "-o", help="Only these objectives/topics."
+    ),
+) -> None:
+    """Export the question bank for an LMS."""
+    from attention_lab.assessment.bank import load_questions
+    from attention_lab.assessment.export import export_questions
+
+    try:
+        questions = load_questions(objective or None)
+        export_questions(fmt, out, questions)
+    except ValueError as error:
+        _fail(str(error))
+    Console().print(f"wrote {out} ({len(questions)} questions, {fmt})")
+
+
+@quiz_app.command("html")
+def html_page(
+    out: Path = typer.Option(..., "--out", help="HTML file to write."),
+    objective: list[str] = typer.Option(
+        None, "--objective", "-o", help="Only these objectives/topics."
+    ),
+) -> None:
+    """Write the self-contained practice quiz page (works offline, from file://)."""
+    from attention_lab.assessment.bank import load_questions
+    from attention_lab.assessment.html import quiz_html
+
+    try:
+        page = quiz_html(load_questions(objective or None))
+    except ValueError as error:
+        _fail(str(error))
+    out.write_text(page, encoding="utf-8")
+    Console().print(f"wrote {out}")
+
+
+def assignment(
+    out: Path = typer.Option(Path("assignment"), "--out", help="Folder to write into."),
+) -> None:
+    """Write the written assignment (Markdown), its rubric (CSV) and a submission template."""
+    from attention_lab.assessment.assignment import write_assignment
+
+    for path in write_assignment(out):
+        Console().print(f"wrote {path}")
+
+
+def grade(
+    submissions_dir: Path = typer.Argument(..., help="Folder of .py / .ipynb submissions."),
+    out: Path = typer.Option(..., "--out", help="Gradebook CSV to write (atomically)."),
+    feedback: Path | None = typer.Option(
+        None, "--feedback", help="Folder for per-student feedback."
+    ),
+    timeout: float = typer.Option(60.0, "--timeout", help="Wall-clock seconds per submission."),
+    memory: int = typer.Option(2048, "--memory", help="Address-space limit per submission, MB."),
+    jobs: int = typer.Option(2, "--jobs", help="Submissions graded in parallel."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the test cases."),
+    isolation: str = typer.Option(
+        "auto", "--isolation", help="auto (namespaces where possible), namespace or basic."
+    ),
+) -> None:
+    """Grade Lab 3.4 code submissions in sandboxes; one gradebook row per submission."""
+    from attention_lab.assessment.grader import Limits, grade_batch, time_bound
+    from attention_lab.assessment.grader.batch import find_submissions
+
+    console = Console()
+    try:
+        limits = Limits(
+            timeout=timeout,
+            memory_mb=memory,
+            case_timeout=min(10.0, timeout),
+            import_timeout=min(30.0, timeout),
+        )
+        n = len(find_submissions(submissions_dir))
+        console.print(
+            f"grading {n} submissions, {jobs} at a time, at most ~{time_bound(n, limits, jobs):.0f} s"
+        )
+        report = grade_batch(
+            submissions_dir,
+            out,
+            feedback_dir=feedback,
+            limits=limits,
+            jobs=jobs,
+            seed=seed,
+            isolation=isolation,
+            on_result=lambda r: console.print(
+                f"  {r.student_id}: {r.status}, {r.total:g} points ({r.seconds:g} s)",
+                highlight=False,
+            ),
+        )
+    except ValueError as error:
+        _fail(str(error))
+    console.print(f"isolation: {report.isolation} ({report.isolation_reason})")
+    console.print(f"wrote {out} ({len(report.results)} rows) in {report.seconds:g} s")
+    if feedback is not None:
+        console.print(f"feedback in {feedback}/")

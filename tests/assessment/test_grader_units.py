@@ -1,0 +1,123 @@
+"""The grader's parts that need no child process, its bad-input errors, and the basic level."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from attention_lab.assessment.grader import Limits, grade_batch, notebook_to_source
+from attention_lab.assessment.grader.batch import find_submissions
+from attention_lab.assessment.grader.report import _csv_cell, safe_file_stem, write_csv_atomic
+from attention_lab.assessment.grader.sandbox import read_child_file
+from attention_lab.cli import app
+
+
+def test_notebook_to_source_keeps_code_and_comments_out_magics():
+    nb = {
+        "cells": [
+            {"cell_type": "markdown", "source": "# title"},
+            {"cell_type": "code", "source": ["%timeit f()\n", "x = 1\n", "  !ls"]},
+            {"cell_type": "code", "source": "def f():\n    return 2"},
+        ]
+    }
+    source = notebook_to_source(json.dumps(nb).encode())
+    namespace: dict = {}
+    exec(compile(source, "nb", "exec"), namespace)
+    assert namespace["x"] == 1 and namespace["f"]() == 2
+    assert "# (notebook magic) %timeit f()" in source and "title" not in source
+    with pytest.raises(ValueError, match="not a valid .ipynb notebook"):
+        notebook_to_source(b"{oops")
+    with pytest.raises(ValueError, match="no list of 'cells'"):
+        notebook_to_source(b'{"cells": 3}')
+
+
+def test_csv_cells_and_file_stems_are_safe():
+    assert _csv_cell("=SUM(A1)") == "'=SUM(A1)" and _csv_cell("@x") == "'@x"
+    assert _csv_cell("ada") == "ada" and _csv_cell(-1.5) == -1.5
+    taken: set[str] = set()
+    assert safe_file_stem("../../etc/passwd", taken) == "_.._etc_passwd"
+    assert safe_file_stem("ada", taken) == "ada" and safe_file_stem("ada", taken) == "ada-2"
+    assert "/" not in safe_file_stem("a/b\nc", taken)
+
+
+def test_write_csv_atomic_replaces_in_one_step(tmp_path):
+    target = tmp_path / "book.csv"
+    target.write_text("old")
+    write_csv_atomic(target, [["a", "b"], ["=1", 2]])
+    assert list(csv.reader(target.open())) == [["a", "b"], ["'=1", "2"]]
+    assert [p.name for p in tmp_path.iterdir()] == ["book.csv"]
+
+
+def test_read_child_file_refuses_links_and_big_files(tmp_path):
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "ok.json").write_text("{}")
+    (tmp_path / "out" / "big.json").write_text("x" * 100)
+    secret = tmp_path / "secret.txt"
+    secret.write_text("reference")
+    os.symlink(secret, tmp_path / "out" / "link.json")
+    assert read_child_file(tmp_path, "ok.json", 10) == b"{}"
+    assert read_child_file(tmp_path, "missing.json", 10) is None
+    with pytest.raises(ValueError, match="more than 10"):
+        read_child_file(tmp_path, "big.json", 10)
+    with pytest.raises(ValueError, match="cannot be opened safely"):
+        read_child_file(tmp_path, "link.json", 100)
+    other = tmp_path / "box2"
+    other.mkdir()
+    os.symlink(tmp_path / "out", other / "out")  # the whole out/ folder replaced by a link
+    assert read_child_file(other, "ok.json", 10) is None
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"timeout": 0}, "timeout must be a positive number, got 0"),
+        ({"memory_mb": 100}, "memory_mb must be at least 512"),
+        ({"case_timeout": -1}, "case_timeout must be a positive number, got -1"),
+    ],
+)
+def test_limits_reject_bad_values(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        Limits(**kwargs)
+
+
+def test_grade_batch_bad_input(tmp_path):
+    with pytest.raises(ValueError, match="submissions_dir: expected a directory"):
+        find_submissions(tmp_path / "nope")
+    with pytest.raises(ValueError, match="jobs must be a positive integer, got 0"):
+        grade_batch(tmp_path, tmp_path / "g.csv", jobs=0)
+    with pytest.raises(ValueError, match="isolation must be 'auto', 'namespace' or 'basic'"):
+        grade_batch(tmp_path, tmp_path / "g.csv", isolation="docker")
+    with pytest.raises(ValueError, match="out: expected a file path for the gradebook"):
+        grade_batch(tmp_path, tmp_path)
+    with pytest.raises(ValueError, match="out: the folder .* does not exist"):
+        grade_batch(tmp_path, tmp_path / "missing" / "g.csv")
+    result = CliRunner().invoke(app, ["grade", str(tmp_path / "nope"), "--out", "g.csv"])
+    assert result.exit_code == 2 and "submissions_dir: expected a directory" in result.output
+
+
+def test_basic_isolation_still_grades_by_the_parent(tmp_path):
+    """Where namespaces are refused, the grade still comes from the parent's comparison."""
+    from attention_lab.exercises import EXERCISES, solutions
+
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    (subs / "good.py").write_text(Path(solutions.__file__).read_text())
+    out = tmp_path / "g.csv"
+    report = grade_batch(
+        subs, out, limits=Limits(timeout=60, case_timeout=5, import_timeout=20), isolation="basic"
+    )
+    (row,) = csv.DictReader(out.open())
+    assert report.isolation == "basic" and row["isolation"] == "basic"
+    assert float(row["total"]) == sum(e.points for e in EXERCISES.values())
+
+
+def test_cli_assignment_writes_three_files(tmp_path):
+    result = CliRunner().invoke(app, ["assignment", "--out", str(tmp_path / "a")])
+    assert result.exit_code == 0, result.output
+    names = sorted(p.name for p in (tmp_path / "a").iterdir())
+    assert names == ["assignment.md", "rubric.csv", "submission_template.md"]

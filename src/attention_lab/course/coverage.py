@@ -1,0 +1,225 @@
+"""Objectives coverage: which lesson section, hands-on item and quiz question serves each objective.
+
+The course is complete when every learning objective of the syllabus has at least one lesson
+section (``<!-- serves: ... -->``), one hands-on item (``<!-- hands-on: ... -->``) and one quiz
+question (questions declare ``.objectives`` in the question bank of
+:mod:`attention_lab.assessment`). :func:`check` raises :class:`CoverageError` naming each objective
+that lacks one of the three.
+"""
+
+from __future__ import annotations
+
+import html
+import importlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from attention_lab.course.lessons import Lesson
+from attention_lab.course.objectives import Objective, objectives, topics
+
+KINDS = ("lesson", "hands-on", "quiz")
+# Names under which the question bank may list its questions, in the order tried.
+_BANK_FUNCTIONS = ("questions", "load_questions", "question_bank", "load_bank", "all_questions")
+
+
+class CoverageError(ValueError):
+    """Some objective lacks a lesson section, a hands-on item or a quiz question."""
+
+    def __init__(self, gaps: dict[str, list[str]]):
+        self.gaps = gaps
+        lines = [f"  {oid} has no {' / '.join(kinds)}" for oid, kinds in gaps.items()]
+        super().__init__(
+            f"{len(gaps)} learning objective(s) not fully covered:\n" + "\n".join(lines)
+        )
+
+
+@dataclass(frozen=True)
+class QuizQuestion:
+    """What coverage needs of a quiz question: its id and the objectives it assesses."""
+
+    id: str
+    objectives: tuple[str, ...]
+
+
+@dataclass
+class Coverage:
+    """For each objective id: the lessons/sections, hands-on items and quiz questions serving it."""
+
+    lessons: dict[str, list[tuple[str, str]]] = field(default_factory=dict)  # (lesson, section)
+    hands_on: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
+    quiz: dict[str, list[str]] = field(default_factory=dict)  # question ids
+    quiz_available: bool = True  # False when no question bank could be read
+    unknown_quiz_ids: dict[str, list[str]] = field(default_factory=dict)  # question -> bad ids
+
+    def gaps(self) -> dict[str, list[str]]:
+        """Objective id -> the kinds ("lesson", "hands-on", "quiz") it lacks; covered ones omitted."""
+        missing: dict[str, list[str]] = {}
+        for oid in objectives():
+            kinds = [
+                kind
+                for kind, table in zip(KINDS, (self.lessons, self.hands_on, self.quiz))
+                if not table.get(oid)
+            ]
+            if kinds:
+                missing[oid] = kinds
+        return missing
+
+    def complete(self) -> bool:
+        return not self.gaps()
+
+
+def compute(lessons: Sequence[Lesson], questions: Iterable[QuizQuestion] | None) -> Coverage:
+    """Coverage of the syllabus by ``lessons`` and the quiz ``questions`` (None: no quiz yet)."""
+    known = objectives()
+    cov = Coverage(
+        lessons={oid: [] for oid in known},
+        hands_on={oid: [] for oid in known},
+        quiz={oid: [] for oid in known},
+        quiz_available=questions is not None,
+    )
+    for lesson in lessons:
+        for marker in lesson.markers:
+            table = cov.lessons if marker.kind == "serves" else cov.hands_on
+            for oid in marker.objectives:
+                entry = (lesson.name, marker.section)
+                if entry not in table[oid]:
+                    table[oid].append(entry)
+    for question in questions or ():
+        for oid in question.objectives:
+            if oid in cov.quiz:
+                cov.quiz[oid].append(question.id)
+            else:
+                cov.unknown_quiz_ids.setdefault(question.id, []).append(oid)
+    return cov
+
+
+def check(coverage: Coverage) -> None:
+    """Raise :class:`CoverageError` naming every objective that is not fully covered."""
+    gaps = coverage.gaps()
+    if gaps:
+        raise CoverageError(gaps)
+
+
+def quiz_questions() -> list[QuizQuestion] | None:
+    """The quiz's questions with their objectives, or None when no question bank is available.
+
+    Reads :mod:`attention_lab.assessment`, whose bank lists questions that carry ``.id`` (or
+    ``.name``) and ``.objectives``.
+    """
+    try:
+        bank = importlib.import_module("attention_lab.assessment")
+    except ImportError:
+        return None
+    for name in _BANK_FUNCTIONS:
+        source = getattr(bank, name, None)
+        if callable(source):
+            return [_as_question(q, i) for i, q in enumerate(source())]
+    listed = getattr(bank, "QUESTIONS", None)
+    if listed is not None:
+        return [_as_question(q, i) for i, q in enumerate(listed)]
+    return None
+
+
+def _as_question(question: object, index: int) -> QuizQuestion:
+    get = question.get if isinstance(question, dict) else lambda k, d=None: getattr(question, k, d)
+    ident = get("id") or get("name") or f"q{index + 1}"
+    ids = get("objectives") or ()
+    if isinstance(ids, str):
+        ids = ids.replace(",", " ").split()
+    return QuizQuestion(str(ident), tuple(str(i) for i in ids))
+
+
+# This page's tables are wide: use the whole width and a smaller type.
+_PAGE_STYLE = (
+    "<style>.bd-sidebar-secondary{display:none}.bd-article-container{max-width:100%!important}"
+    ".bd-article table{font-size:.85em}</style>"
+)
+
+
+def _objective_cell(objective: Objective) -> str:
+    return f"**{objective.id}** {objective.text}"
+
+
+def render_markdown(
+    coverage: Coverage, lessons: Sequence[Lesson], anchors: dict[tuple[str, str], str]
+) -> str:
+    """The coverage page (MyST markdown): a summary per objective and an objective x lesson grid.
+
+    ``anchors`` maps (lesson name, section title) to the section's anchor on its page.
+    """
+    gaps = coverage.gaps()
+    total = len(objectives())
+    out = ["# Objectives coverage", "", _PAGE_STYLE, ""]
+    if gaps:
+        out += [
+            "```{warning}",
+            f"{len(gaps)} of {total} learning objectives are not fully covered: "
+            + ", ".join(f"{oid} (no {' / '.join(k)})" for oid, k in gaps.items())
+            + ".",
+            "```",
+            "",
+        ]
+    else:
+        out += [
+            "```{note}",
+            f"All {total} learning objectives have a lesson section, a hands-on item and a "
+            "quiz question.",
+            "```",
+            "",
+        ]
+    if not coverage.quiz_available:
+        out += ["The quiz's question bank could not be read, so quiz coverage is empty.", ""]
+    out += [
+        "Lesson sections declare `<!-- serves: ID -->`, hands-on items `<!-- hands-on: ID -->`, "
+        "quiz questions list their `objectives` in the question bank. "
+        "The course build fails while any cell of the *covered* column reads ✗.",
+        "",
+    ]
+    for topic in topics():
+        out += [f"## {topic.id} {topic.title} ({topic.duration})", ""]
+        out += ["| Objective | Lesson sections | Hands-on | Quiz questions | Covered |"]
+        out += ["| --- | --- | --- | --- | :---: |"]
+        for objective in topic.objectives:
+            oid = objective.id
+            sections = _links(coverage.lessons[oid], anchors)
+            hands = _links(coverage.hands_on[oid], anchors)
+            quiz = ", ".join(f"`{q}`" for q in coverage.quiz[oid]) or "—"
+            mark = "✓" if oid not in gaps else "✗ no " + " / ".join(gaps[oid])
+            out.append(f"| {_objective_cell(objective)} | {sections} | {hands} | {quiz} | {mark} |")
+        out.append("")
+    if lessons:
+        out += ["## Objective × lesson", ""]
+        out += ["S: a section serves it; H: a hands-on item practises it.", ""]
+        heads = " | ".join(f'<a href="{x.name}.html">{x.number}</a>' for x in lessons)
+        out.append(f"| Objective | {heads} |")
+        out.append("| --- | " + " | ".join(":---:" for _ in lessons) + " |")
+        for oid in objectives():
+            cells = []
+            for lesson in lessons:
+                mark = ("S" if oid in lesson.served("serves") else "") + (
+                    "H" if oid in lesson.served("hands-on") else ""
+                )
+                cells.append(mark or "·")
+            out.append(f"| {oid} | " + " | ".join(cells) + " |")
+        out.append("")
+        out += ["Lessons: " + "; ".join(f"{x.number} {x.title}" for x in lessons) + ".", ""]
+    if coverage.unknown_quiz_ids:
+        out += ["## Quiz questions naming unknown objectives", ""]
+        for qid, bad in coverage.unknown_quiz_ids.items():
+            out.append(f"- `{qid}`: {', '.join(bad)}")
+        out.append("")
+    return "\n".join(out)
+
+
+def _links(entries: list[tuple[str, str]], anchors: dict[tuple[str, str], str]) -> str:
+    if not entries:
+        return "—"
+    parts = []
+    for lesson, section in entries:
+        label = html.escape(f"{lesson[:2]}: {section}" if section else lesson).replace(
+            "|", "&#124;"
+        )
+        anchor = anchors.get((lesson, section), "")
+        href = f"{lesson}.html" + (f"#{anchor}" if anchor else "")
+        parts.append(f'<a href="{href}">{label}</a>')
+    return "<br>".join(parts)

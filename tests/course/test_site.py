@@ -1,0 +1,270 @@
+"""The built course site, end to end: every lesson executes, pages work offline in Chromium.
+
+One session build (the real lessons plus the small fixture lessons in fixtures/lessons) is served
+on 127.0.0.1 and opened in headless Chromium (Debian's package) driven by Playwright. All site
+tests live in this one file so that `pytest -n 2 --dist loadfile` builds the site once.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import threading
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+
+from attention_lab.course import offline
+from attention_lab.course.notebooks import PLACEHOLDER
+from attention_lab.course.serve import make_server
+from attention_lab.course.site import build, cpu_jobs
+
+REPO = Path(__file__).resolve().parents[2]
+FIXTURE_LESSONS = Path(__file__).parent / "fixtures" / "lessons"
+CHROMIUM = Path("/usr/bin/chromium")
+SHOTS = Path("/tmp/course-shots")
+# Set to 1 to build only the fixture lessons while developing the site itself.
+FIXTURES_ONLY = os.environ.get("ATTENTION_LAB_COURSE_FIXTURES_ONLY") == "1"
+
+
+def _real_lessons() -> list[Path]:
+    return [] if FIXTURES_ONLY else sorted((REPO / "lessons").glob("[0-9][0-9]_*.py"))
+
+
+@pytest.fixture(scope="session")
+def course(tmp_path_factory):
+    """The real lessons (with their assets) and the fixture lessons, built once."""
+    root = tmp_path_factory.mktemp("course")
+    lessons = root / "lessons"
+    if (REPO / "lessons").is_dir() and not FIXTURES_ONLY:
+        ignore = shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints", "*.ipynb")
+        shutil.copytree(REPO / "lessons", lessons, ignore=ignore)
+    lessons.mkdir(exist_ok=True)
+    for path in FIXTURE_LESSONS.glob("*.py"):
+        shutil.copy(path, lessons / path.name)
+    # The cache key includes the library's fingerprint: pin it so that the warm-rebuild test
+    # measures the cache, not whether someone edited the library in between.
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("attention_lab.course.execute.library_fingerprint", lambda: "pinned")
+        report = build(lessons, root / "site", allow_gaps=True, jobs=cpu_jobs())
+    return report
+
+
+@pytest.fixture(scope="session")
+def base_url(course):
+    server = make_server(course.out, port=0)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not CHROMIUM.exists():
+        if os.environ.get("CI"):
+            pytest.fail("/usr/bin/chromium is missing: install Debian's 'chromium' package")
+        pytest.skip("/usr/bin/chromium is not installed (and CI is unset)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=str(CHROMIUM),
+            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        yield chromium
+        chromium.close()
+
+
+class Visit:
+    """A page opened with every request recorded and every non-local request blocked."""
+
+    def __init__(self, browser, url: str):
+        self.page = browser.new_page(viewport={"width": 1280, "height": 900})
+        self.outside: list[str] = []
+        self.errors: list[str] = []
+        self.failed: list[str] = []
+        self.page.route("**/*", self._route)
+        self.page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
+        self.page.on("pageerror", lambda e: self.errors.append(f"uncaught: {e}"))
+        self.page.on(
+            "response",
+            lambda r: self.failed.append(f"{r.status} {r.url}") if r.status >= 400 else None,
+        )
+        self.response = self.page.goto(url, wait_until="networkidle")
+
+    def _route(self, route):
+        url = route.request.url
+        host = urlparse(url).hostname
+        if url.startswith(("data:", "blob:", "about:")) or host == "127.0.0.1":
+            route.continue_()
+        else:
+            self.outside.append(url)
+            route.abort()
+
+    def __enter__(self) -> Visit:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.page.close()
+
+
+def _pages(course) -> list[str]:
+    return sorted(p.name for p in course.out.glob("*.html"))
+
+
+def _lesson_pages(course) -> list[str]:
+    return [f"{name}.html" for name in course.lessons]
+
+
+# --- the build -------------------------------------------------------------------------------
+
+
+def test_every_lesson_executed_and_has_a_page(course):
+    real = [p.stem for p in _real_lessons()]
+    fixtures = sorted(p.stem for p in FIXTURE_LESSONS.glob("*.py"))
+    assert course.lessons == sorted(real + fixtures)
+    assert set(course.executed) | set(course.cached) == set(course.lessons)
+    for name in course.lessons:
+        assert (course.out / f"{name}.html").is_file(), name
+    for page in ("index.html", "instructor_guide.html", "coverage.html"):
+        assert (course.out / page).is_file(), page
+
+
+def test_no_page_references_anything_outside_the_site(course):
+    assert offline.external_resources(course.out) == []
+    assert (course.out / "_static" / "mathjax" / "tex-chtml.js").is_file()
+    assert (course.out / "_static" / "plotly.min.js").is_file()
+    heatmap = (course.out / "92_fixture_heatmap.html").read_text()
+    assert '<script charset="utf-8" src="_static/plotly.min.js">' in heatmap
+    assert "Plotly.newPlot" in heatmap and len(heatmap) < 500_000  # plotly.js is not inlined
+
+
+def test_coverage_page_links_resolve_to_sections(course):
+    page = (course.out / "coverage.html").read_text()
+    assert "3.2.3" in page and "Learning objectives" not in page[:200]
+    links = re.findall(r'href="(\d\d_[a-z0-9_]+\.html)#([^"]+)"', page)
+    assert links, "the coverage page links no lesson section"
+    for target, anchor in links:
+        assert f'id="{anchor}"' in (course.out / target).read_text(), (target, anchor)
+
+
+def test_lesson_pages_label_objectives_and_fold_solutions(course):
+    page = (course.out / "91_fixture_attention.html").read_text()
+    assert 'class="al-hands-on"' in page and "Hands-on 3.2.3" in page
+    assert "Objectives 3.2.3 · 3.2.4" in page
+    assert "BEGIN SOLUTION" not in page
+    folded = re.search(r'<details class="[^"]*hide above-input">.*?</details>', page, re.S)
+    assert folded and "q @ k.T" in re.sub(r"<[^>]+>", "", folded.group(0))
+
+
+def test_landing_page_offers_student_notebooks(course):
+    index = (course.out / "index.html").read_text()
+    for name in course.lessons:
+        assert f'href="_static/notebooks/{name}.ipynb"' in index
+    student = json.loads(
+        (course.out / "_static" / "notebooks" / "91_fixture_attention.ipynb").read_text()
+    )
+    code = "".join("".join(c["source"]) for c in student["cells"] if c["cell_type"] == "code")
+    assert PLACEHOLDER in code and "q @ k.T" not in code
+
+
+def test_warm_rebuild_executes_nothing(course, monkeypatch):
+    monkeypatch.setattr("attention_lab.course.execute.library_fingerprint", lambda: "pinned")
+    again = build(course.out.parent / "lessons", course.out, allow_gaps=True)
+    assert again.executed == {}
+    assert set(again.cached) == set(course.lessons)
+
+
+# --- in the browser --------------------------------------------------------------------------
+
+
+@pytest.mark.browser
+def test_every_page_loads_offline_without_console_errors(course, base_url, browser):
+    for name in _pages(course):
+        with Visit(browser, f"{base_url}/{name}") as visit:
+            assert visit.response is not None and visit.response.ok, name
+            assert visit.outside == [], (name, visit.outside)
+            assert visit.errors == [], (name, visit.errors)
+            assert visit.failed == [], (name, visit.failed)
+
+
+@pytest.mark.browser
+def test_equations_are_rendered_by_mathjax(course, base_url, browser):
+    with_math = [n for n in _lesson_pages(course) if 'class="math' in (course.out / n).read_text()]
+    assert "91_fixture_attention.html" in with_math
+    for name in with_math:
+        with Visit(browser, f"{base_url}/{name}") as visit:
+            visit.page.wait_for_selector("mjx-container mjx-math", state="attached", timeout=20_000)
+            assert visit.page.locator("mjx-container").count() >= 1
+            assert visit.page.locator("mjx-merror").count() == 0, name  # no TeX errors
+
+
+@pytest.mark.browser
+def test_interactive_heatmaps_respond_to_a_click(course, base_url, browser):
+    with_plots = [
+        n for n in _lesson_pages(course) if "Plotly.newPlot" in (course.out / n).read_text()
+    ]
+    assert "92_fixture_heatmap.html" in with_plots
+    for name in with_plots:
+        with Visit(browser, f"{base_url}/{name}") as visit:
+            plot = visit.page.locator(".js-plotly-plot").first
+            plot.scroll_into_view_if_needed()
+            visit.page.evaluate(
+                """el => { window.__clicked = null;
+                   el.on('plotly_click', d => { window.__clicked = d.points.map(p => p.z); }); }""",
+                plot.element_handle(),
+            )
+            area = plot.locator(".nsewdrag").first
+            box = area.bounding_box()
+            visit.page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+            visit.page.wait_for_function("window.__clicked !== null", timeout=10_000)
+            clicked = visit.page.evaluate("window.__clicked")
+            assert clicked and all(isinstance(z, (int, float)) for z in clicked), (name, clicked)
+            assert visit.errors == [], (name, visit.errors)
+
+
+@pytest.mark.browser
+def test_quiz_gives_feedback(course, base_url, browser):
+    quiz_pages = [
+        n for n in _lesson_pages(course) if 'class="al-quiz"' in (course.out / n).read_text()
+    ]
+    assert "93_fixture_quiz.html" in quiz_pages
+    for name in quiz_pages:
+        with Visit(browser, f"{base_url}/{name}") as visit:
+            card = visit.page.locator(".al-quiz .al-card").first
+            card.scroll_into_view_if_needed()
+            choices = card.locator("input[type=radio], input[type=checkbox]")
+            if choices.count():
+                choices.first.check()
+            else:
+                card.locator("input.al-answer").fill("1")
+            feedback = card.locator(".al-feedback")
+            assert feedback.is_hidden()
+            card.locator("button.al-check").click()
+            feedback.wait_for(state="visible", timeout=5_000)
+            assert re.match(r"(Correct|Partly correct|Not quite)\. ", feedback.inner_text())
+            assert "Why:" in feedback.inner_text()
+            score = visit.page.locator(".al-quiz .al-score").first.inner_text()
+            assert "(1 of" in score, score
+            assert visit.errors == [], (name, visit.errors)
+
+
+@pytest.mark.browser
+def test_screenshots_of_the_landing_page_and_a_lesson(course, base_url, browser, tmp_path):
+    real = [f"{p.stem}.html" for p in _real_lessons()]
+    lesson = next((n for n in real if "self_attention" in n), real[0] if real else None)
+    lesson = lesson or "91_fixture_attention.html"
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    for name, shot in (("index.html", "landing.png"), (lesson, "lesson.png")):
+        with Visit(browser, f"{base_url}/{name}") as visit:
+            if visit.page.locator(".math").count():
+                visit.page.wait_for_selector("mjx-container", state="attached", timeout=20_000)
+            path = tmp_path / shot
+            visit.page.screenshot(path=str(path), full_page=True)
+            assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and path.stat().st_size > 20_000
+            shutil.copy(path, SHOTS / shot)

@@ -297,7 +297,9 @@ mask.plot()
 from attention_lab.experiments import translation
 
 # the course build keeps its artifacts in ATTENTION_LAB_ARTIFACTS, so the model trains once per build cache
-artifacts = Path(os.environ.get("ATTENTION_LAB_ARTIFACTS", Path.home() / ".cache" / "attention-lab"))
+artifacts = Path(
+    os.environ.get("ATTENTION_LAB_ARTIFACTS", Path.home() / ".cache" / "attention-lab")
+)
 checkpoint = Path(os.environ.get("ATTENTION_LAB_TRANSLATOR", artifacts / "translator-quick.pt"))
 checkpoint.parent.mkdir(parents=True, exist_ok=True)
 translator = translation.get_translator(checkpoint, seed=0)

@@ -29,13 +29,19 @@ def list_experiments() -> None:
 def run(
     name: str = typer.Argument(..., help="Experiment name; see `attention-lab experiments`."),
     quick: bool = typer.Option(False, "--quick", help="Small settings (at most ~90 s on a CPU)."),
-    seed: int = typer.Option(0, "--seed", help="Random seed; the same seed gives the same numbers."),
+    seed: int = typer.Option(
+        0, "--seed", help="Random seed; the same seed gives the same numbers."
+    ),
     json_path: Path | None = typer.Option(None, "--json", help="Write the result as JSON here."),
-    plot_path: Path | None = typer.Option(None, "--plot", help="Write the figure here (png/svg/pdf)."),
+    plot_path: Path | None = typer.Option(
+        None, "--plot", help="Write the figure here (png/svg/pdf)."
+    ),
     checkpoint: Path | None = typer.Option(
         None, "--checkpoint", help="Where to save the trained model (experiments that train one)."
     ),
-    threads: int = typer.Option(1, "--threads", help="torch CPU threads (1 is fair on a shared box)."),
+    threads: int = typer.Option(
+        1, "--threads", help="torch CPU threads (1 is fair on a shared box)."
+    ),
 ) -> None:
     """Run experiment NAME and report what it measured."""
     import torch

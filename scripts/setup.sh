@@ -11,13 +11,19 @@ if [ ! -x "$VENV/bin/python" ]; then
     "$PYTHON" -m venv "$VENV"
 fi
 
+# pip, minus the notes some machines print for every package about missing local mirrors
+pip_install() {
+    "$VENV/bin/pip" install --quiet --disable-pip-version-check "$@" 2>&1 |
+        { grep -v "is ignored: it is neither a file nor a directory" || true; }
+}
+
 stamp=.venv/.setup-stamp
 want="$(sha256sum pyproject.toml scripts/setup.sh | sha256sum | cut -d' ' -f1)"
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
     # torch first, pinned: a bare "torch" requirement on a machine with no torch pulls a
     # multi-GB CUDA build; 2.13.0 is the CPU build this course is tested with.
-    "$VENV/bin/pip" install --quiet --disable-pip-version-check "torch==2.13.0"
-    "$VENV/bin/pip" install --quiet --disable-pip-version-check -e ".[dev]"
+    pip_install "torch==2.13.0"
+    pip_install -e ".[dev]"
     echo "$want" > "$stamp"
 fi
 

@@ -326,3 +326,47 @@ def check_same_training(config: TransformerConfig | None = None, steps: int = 3)
         a = ours(src, tgt, src_mask, tgt_mask)
         b = theirs(src, tgt, src == 0, causal)
     return (a - b).abs().max().item()
+
+
+# --------------------------------------------------------------------------- end to end
+
+
+def bench_translation(seed: int = 0) -> dict:
+    """Time to >= 99% held-out exact match on the number-translation task (quick settings).
+
+    The quick run stops as soon as every validation number is translated exactly; the held-out
+    test numbers, never seen in training, are scored after.
+    """
+    from attention_lab.experiments import translation
+
+    result = translation.run(quick=True, seed=seed, progress=False)
+    return {
+        "seconds": result.seconds,
+        "cpu_seconds": result.cpu_seconds,
+        "exact_match": result.exact_match,
+        "steps": result.steps,
+        "peak_memory_mb": result.peak_memory_mb,
+        "target": "exact_match >= 0.99 within 90 s; peak memory <= 1024 MB",
+        "met": result.exact_match >= 0.99
+        and result.seconds <= 90
+        and result.peak_memory_mb <= 1024,
+        "seed": seed,
+    }
+
+
+def bench_course_build(lessons_dir: str = "lessons") -> dict:
+    """A cold build of the course (empty cache) and a warm rebuild with nothing changed."""
+    import tempfile
+    from pathlib import Path
+
+    from attention_lab.course.site import build, cpu_jobs
+
+    times = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in ("cold", "warm"):
+            start = time.perf_counter()
+            build(lessons_dir, Path(tmp) / "site", cache_dir=Path(tmp) / "cache", jobs=cpu_jobs())
+            times[f"{name}_seconds"] = time.perf_counter() - start
+    times["target"] = "cold <= 360 s, warm <= 30 s"
+    times["met"] = times["cold_seconds"] <= 360 and times["warm_seconds"] <= 30
+    return times

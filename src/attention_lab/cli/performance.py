@@ -19,6 +19,12 @@ def bench(
     json_path: Path | None = typer.Option(None, "--json", help="Write every number measured here."),
     quick: bool = typer.Option(False, "--quick", help="Fewer repeats (noisier, about a minute)."),
     threads: int = typer.Option(1, "--threads", help="torch CPU threads."),
+    translation: bool = typer.Option(
+        False, "--translation", help="Also time the translator to 99% held-out exact match."
+    ),
+    course: bool = typer.Option(
+        False, "--course", help="Also time a cold and a warm course build."
+    ),
 ) -> None:
     """Time our attention and training step against torch's, interleaved, median of ratios."""
     import torch
@@ -63,6 +69,21 @@ def bench(
     console.print(
         f"both sides agree after 3 SGD steps to {results['same_training_max_abs_diff']:.1e}"
     )
+    if translation:
+        with console.status("training the number translator (quick settings)..."):
+            results["translation"] = t = b.bench_translation()
+        console.print(
+            f"translation: {t['exact_match']:.1%} held-out exact match after {t['steps']} steps in "
+            f"{t['seconds']:.1f} s ({t['cpu_seconds']:.1f} s CPU), peak memory "
+            f"{t['peak_memory_mb']:.0f} MB; target {t['target']}: {'met' if t['met'] else 'MISSED'}"
+        )
+    if course:
+        with console.status("building the course twice (cold, then warm)..."):
+            results["course_build"] = c = b.bench_course_build()
+        console.print(
+            f"course build: cold {c['cold_seconds']:.0f} s, warm {c['warm_seconds']:.1f} s; "
+            f"target {c['target']}: {'met' if c['met'] else 'MISSED'}"
+        )
     if json_path is not None:
         json_path.write_text(json.dumps(results, indent=2) + "\n")
         console.print(f"wrote {json_path}")

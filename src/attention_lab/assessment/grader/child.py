@@ -102,6 +102,9 @@ def _enter_namespaces(jail: dict) -> None:
     _mount(None, "/", None, MS_REC | MS_PRIVATE)
     root = jail["root"]
     _mount("tmpfs", root, "tmpfs", MS_NOSUID | MS_NODEV, "size=16m,mode=0755")
+    # the private /tmp first: a Python installation that lives under /tmp is bound inside it below
+    os.makedirs(root + "/tmp", exist_ok=True)
+    _mount("tmpfs", root + "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "size=32m,mode=1777")
     for link in ("bin", "lib", "lib32", "lib64", "sbin"):
         host = "/" + link
         if os.path.islink(host):
@@ -118,8 +121,6 @@ def _enter_namespaces(jail: dict) -> None:
             _bind("/dev/null", root + path)
     for dev in ("null", "zero", "full", "random", "urandom"):
         _bind("/dev/" + dev, f"{root}/dev/{dev}", writable=True)
-    os.makedirs(root + "/tmp", exist_ok=True)
-    _mount("tmpfs", root + "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "size=32m,mode=1777")
     os.makedirs(root + "/proc", exist_ok=True)
     _mount("proc", root + "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
     _bind(jail["sandbox"], root + "/sandbox", writable=True)

@@ -22,7 +22,13 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from attention_lab import MultiHeadAttention, Transformer, TransformerConfig, use_fast_attention
+from attention_lab import (
+    PRESETS,
+    MultiHeadAttention,
+    Transformer,
+    TransformerConfig,
+    use_fast_attention,
+)
 from attention_lab.bench import matched_pair, training_flops
 
 
@@ -88,30 +94,9 @@ def matmul_rate(device: torch.device, dtype: torch.dtype, n: int) -> float:
 
 def training_step(device: torch.device, small: bool) -> dict:
     """Our step vs nn.Transformer, same weights, paper-base in bf16 autocast (B 64, T 128)."""
-    if small:
-        config = TransformerConfig(
-            src_vocab_size=500,
-            tgt_vocab_size=500,
-            d_model=64,
-            num_heads=4,
-            num_encoder_layers=1,
-            num_decoder_layers=1,
-            d_ff=128,
-            dropout=0.1,
-        )
-        B, T = 4, 16
-    else:
-        config = TransformerConfig(
-            src_vocab_size=37000,
-            tgt_vocab_size=37000,
-            d_model=512,
-            num_heads=8,
-            num_encoder_layers=6,
-            num_decoder_layers=6,
-            d_ff=2048,
-            dropout=0.1,
-        )
-        B, T = 64, 128
+    # the paper's base model (Table 3), or the tiny preset to check the script on a CPU
+    config = PRESETS["tiny"] if small else PRESETS["paper-base"]
+    B, T = (4, 16) if small else (64, 128)
     ours, theirs = matched_pair(config)
     ours, theirs = ours.to(device), theirs.to(device)
     src = torch.randint(1, config.src_vocab_size, (B, T), device=device)

@@ -172,15 +172,25 @@ def attention_scaling(device: torch.device, small: bool) -> list[dict]:
     return rows
 
 
-def rnn_vs_attention(device: torch.device, small: bool) -> list[dict] | str:
+def rnn_vs_attention(device: torch.device, small: bool) -> dict:
     """Lab 3.1's comparison on this device (benchmarks/rnn_vs_attention_gpu.py)."""
-    here = Path(__file__).resolve().parent
-    sys.path.insert(0, str(here))
-    try:
-        import rnn_vs_attention_gpu
-    except ImportError as error:
-        return f"not run: {error}"
-    return rnn_vs_attention_gpu.measure(device=device, small=small)
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import rnn_vs_attention_gpu
+
+    argv = ["--device", str(device), "--repeats", "2" if small else "10"]
+    if small:
+        argv += [
+            "--lengths",
+            "16",
+            "32",
+            "--batch-size",
+            "2",
+            "--d-model",
+            "32",
+            "--num-heads",
+            "4",
+        ]
+    return rnn_vs_attention_gpu.main(argv)
 
 
 def main() -> None:

@@ -5,9 +5,10 @@ Run on a CUDA machine (an H100 is the reference card):
     python benchmarks/gpu.py --json gpu-results.json
 
 It checks our model against float64, times our training step against ``nn.Transformer`` at the
-paper-base size in bf16 autocast, times naive (readable) against fused attention as T grows with
+paper-base size in bf16 autocast (eagerly, then both through ``torch.compile``), times naive (readable) against fused attention as T grows with
 peak memory, and reruns the RNN-vs-attention comparison of Lab 3.1. ``--device cpu --small`` runs
-the same code at toy sizes, to check the script itself without a GPU.
+the same code at toy sizes, to check the script itself without a GPU (add ``--compile-backend
+aot_eager`` there: inductor takes minutes to compile on a small CPU).
 """
 
 from __future__ import annotations
@@ -92,8 +93,13 @@ def matmul_rate(device: torch.device, dtype: torch.dtype, n: int) -> float:
     return 2 * n**3 / timed(lambda: a @ b, device, repeats=20)
 
 
-def training_step(device: torch.device, small: bool) -> dict:
-    """Our step vs nn.Transformer, same weights, paper-base in bf16 autocast (B 64, T 128)."""
+def training_step(device: torch.device, small: bool, compile_backend: str | None = None) -> dict:
+    """Our step vs nn.Transformer, same weights, paper-base in bf16 autocast (B 64, T 128).
+
+    Both run eagerly first; with ``compile_backend`` both are then also run through
+    ``torch.compile`` (ours with ``fullgraph=True``: its fast path has no graph break), so every
+    pairing can be read off: eager vs eager, compiled vs eager, compiled vs compiled.
+    """
     # the paper's base model (Table 3), or the tiny preset to check the script on a CPU
     config = PRESETS["tiny"] if small else PRESETS["paper-base"]
     B, T = (4, 16) if small else (64, 128)
@@ -106,34 +112,64 @@ def training_step(device: torch.device, small: bool) -> dict:
     causal = nn.Transformer.generate_square_subsequent_mask(T, device=device)
     loss_fn = nn.CrossEntropyLoss()
     dtype = torch.bfloat16 if device.type == "cuda" else torch.float32
-    results = {}
-    for name, model, forward in (
-        ("ours", ours, lambda: ours(src, tgt_in, src_mask, tgt_mask)),
-        ("nn.Transformer", theirs, lambda: theirs(src, tgt_in, src == 0, causal)),
-    ):
+    repeats = 10 if small else 20
+    variants = {
+        "ours": (ours, lambda m: m(src, tgt_in, src_mask, tgt_mask)),
+        "nn.Transformer": (theirs, lambda m: m(src, tgt_in, src == 0, causal)),
+    }
+
+    def time_steps(model: nn.Module, forward) -> tuple[float, float]:
+        """(seconds of the first step, which includes any compiling; median seconds per step)"""
         opt = torch.optim.AdamW(model.parameters(), lr=1e-4, fused=device.type == "cuda")
 
-        def step(forward=forward, opt=opt, model=model):
+        def step() -> None:
             with torch.autocast(device.type, dtype=dtype, enabled=device.type == "cuda"):
-                logits = forward()
+                logits = forward(model)
                 loss = loss_fn(logits.reshape(-1, logits.shape[-1]).float(), tgt_out.reshape(-1))
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
 
-        results[f"{name}_ms_per_step"] = 1000 * timed(step, device, repeats=10 if small else 20)
+        start = time.perf_counter()
+        step()
+        sync(device)
+        return time.perf_counter() - start, timed(step, device, repeats=repeats)
+
+    results = {}
+    for name, (model, forward) in variants.items():
+        results[f"{name}_ms_per_step"] = 1000 * time_steps(model, forward)[1]
+    if compile_backend:
+        for name, (model, forward) in variants.items():
+            try:
+                compiled = torch.compile(model, backend=compile_backend, fullgraph=name == "ours")
+                first, median = time_steps(compiled, forward)
+            except Exception as error:  # reported, so the eager numbers still come back
+                results[f"{name}_compiled_error"] = f"{type(error).__name__}: {str(error)[:500]}"
+                continue
+            results[f"{name}_compiled_ms_per_step"] = 1000 * median
+            results[f"{name}_compile_seconds"] = first
     flops = training_flops(config, B, T, T)
     peak = matmul_rate(device, dtype, 256 if small else 8192)
     results["matmul_tflops"] = peak / 1e12
-    results["speedup_over_nn_transformer"] = (
-        results["nn.Transformer_ms_per_step"] / results["ours_ms_per_step"]
-    )
-    for name in ("ours", "nn.Transformer"):
-        results[f"{name}_fraction_of_matmul_rate"] = (
-            flops / (results[f"{name}_ms_per_step"] / 1000) / peak
-        )
+    for name in ("ours", "nn.Transformer", "ours_compiled", "nn.Transformer_compiled"):
+        if f"{name}_ms_per_step" in results:
+            seconds = results[f"{name}_ms_per_step"] / 1000
+            results[f"{name}_fraction_of_matmul_rate"] = flops / seconds / peak
+    pairs = {
+        "speedup_over_nn_transformer": ("nn.Transformer", "ours"),
+        "compiled_speedup_over_nn_transformer": ("nn.Transformer", "ours_compiled"),
+        "compiled_speedup_over_compiled_nn_transformer": (
+            "nn.Transformer_compiled",
+            "ours_compiled",
+        ),
+    }
+    for key, (slow, fast) in pairs.items():
+        if f"{slow}_ms_per_step" in results and f"{fast}_ms_per_step" in results:
+            results[key] = results[f"{slow}_ms_per_step"] / results[f"{fast}_ms_per_step"]
     results["settings"] = (
-        f"d_model {config.d_model}, {config.num_encoder_layers}+{config.num_decoder_layers} layers, B {B}, T {T}, {dtype}"
+        f"d_model {config.d_model}, {config.num_encoder_layers}+{config.num_decoder_layers} "
+        f"layers, B {B}, T {T}, {dtype}, dropout {config.dropout}, fused AdamW on CUDA, "
+        f"torch.compile backend {compile_backend or 'none'}"
     )
     return results
 
@@ -198,8 +234,14 @@ def main() -> None:
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--small", action="store_true", help="toy sizes (checks the script)")
     parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument(
+        "--compile-backend",
+        default="inductor",
+        help="torch.compile backend for the compiled training steps ('none' skips them)",
+    )
     args = parser.parse_args()
     device = torch.device(args.device)
+    backend = None if args.compile_backend == "none" else args.compile_backend
     results = {
         "device": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu",
         "torch": torch.__version__,
@@ -207,7 +249,7 @@ def main() -> None:
     }
     for name, fn in (
         ("correctness", lambda: correctness(device)),
-        ("training_step", lambda: training_step(device, args.small)),
+        ("training_step", lambda: training_step(device, args.small, backend)),
         ("attention_scaling", lambda: attention_scaling(device, args.small)),
         ("rnn_vs_attention", lambda: rnn_vs_attention(device, args.small)),
     ):

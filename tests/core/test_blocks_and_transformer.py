@@ -247,3 +247,28 @@ def test_feed_forward_is_position_wise():
     ff = FeedForward(8, 32)
     x = torch.randn(2, 5, 8)
     torch.testing.assert_close(ff(x)[:, 3], ff(x[:, 3:4])[:, 0])
+
+
+def test_fast_path_compiles_as_one_graph_and_matches_eager():
+    """No value-dependent branch on the training path: nothing makes a GPU wait for the CPU, and
+    torch.compile(fullgraph=True) traces the whole forward and backward (aot_eager: same tracing
+    as inductor, without its code generation)."""
+    from attention_lab import use_fast_attention
+
+    torch.manual_seed(0)
+    model = use_fast_attention(Transformer(PRESETS["tiny"]).eval())
+    src = torch.randint(1, 50, (3, 9))
+    src[0, 6:] = 0  # padding, so the masks are not all True
+    tgt = torch.randint(1, 50, (3, 7))
+    masks = model.make_masks(src, tgt)
+    compiled = torch.compile(model, backend="aot_eager", fullgraph=True)
+    eager_out = model(src, tgt, *masks)
+    eager_out.square().mean().backward()
+    eager_grads = [p.grad.clone() for p in model.parameters()]
+    model.zero_grad()
+    compiled_out = compiled(src, tgt, *masks)
+    compiled_out.square().mean().backward()
+    torch.testing.assert_close(compiled_out, eager_out, atol=1e-5, rtol=1e-5)
+    for p, expected in zip(model.parameters(), eager_grads, strict=True):
+        torch.testing.assert_close(p.grad, expected, atol=1e-5, rtol=1e-5)
+    torch._dynamo.reset()

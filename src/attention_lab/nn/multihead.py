@@ -192,7 +192,9 @@ def _fused_attention(
     additive = additive.masked_fill(blocked, torch.finfo(q.dtype).min)
     out = F.scaled_dot_product_attention(q, k, v, attn_mask=additive, dropout_p=dropout_p)
     empty = blocked.all(dim=-1, keepdim=True)  # (..., T_q, 1): rows with nothing to attend to
-    return out.masked_fill(empty, 0.0) if empty.any() else out
+    # always applied, never `if empty.any()`: a branch on a value would make the GPU wait for the
+    # CPU at every layer, and would break a compiled graph
+    return out.masked_fill(empty, 0.0)
 
 
 def use_fast_attention(model: nn.Module, enabled: bool = True) -> nn.Module:

@@ -236,7 +236,7 @@ def _collect(result: SubmissionResult, run: ChildRun, layout: list, timeout: flo
         result.status = "crashed"
         result.detail = f"the program ended ({run.ended}) before the submission finished loading"
     elif not imported:
-        result.status = "import_error"
+        result.status = "timeout" if import_status.get("timed_out") is True else "import_error"
         result.detail = str(import_status.get("error", ""))[:2000]
         traceback = str(import_status.get("traceback") or "")
         if traceback:

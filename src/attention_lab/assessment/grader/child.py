@@ -230,10 +230,17 @@ def main() -> None:
         exec(compile(text, "submission.py", "exec"), module.__dict__)
     except BaseException as error:  # SystemExit, KeyboardInterrupt, anything raised at import
         _arm(0, 0)
+        timed_out = isinstance(error, _CaseTimeout)
         status = {
             "ok": False,
-            "error": _describe(error),
+            "error": (
+                "TimeoutError: loading the file (its top-level code) did not finish within its "
+                "time limit"
+                if timed_out
+                else _describe(error)
+            ),
             "traceback": traceback.format_exc(limit=-8)[-4000:],
+            "timed_out": timed_out,
         }
     _arm(0, 0)
     _write_json("out/import.json", status)

@@ -285,7 +285,7 @@ assert share.shape == (6, 12)
 # attention-lab explore            # opens http://127.0.0.1:8000/ (works with no internet)
 # attention-lab explore --checkpoint translation.pt   # also the Lab 3.3 translation model
 # attention-lab similarity "A cat sat." "A kitten was sitting." "Stocks fell."
-# attention-lab attention "The animal didn't cross the street because it was too tired." --layer 2 --head 9
+# attention-lab attention "The animal didn't cross the street because it was too tired." --layer 3 --head 1   # the head found in section 5
 # ```
 #
 # The explorer shows one head as a heatmap with hover, a grid of all 72 heads (click one to open

@@ -3,88 +3,76 @@
 The public API is re-exported here and nowhere else::
 
     from attention_lab import MultiHeadAttention, scaled_dot_product_attention
+
+Each name is imported on first use (PEP 562), so ``import attention_lab`` loads nothing but this
+file, and ``from attention_lab import Transformer`` loads the model code only: not the quiz, the
+grader or the course tools, nor the packages they need.
 """
 
-from attention_lab.assessment import NotebookQuiz, grade_batch, load_questions, quiz_html
-from attention_lab.experiments.translation import (
-    Translator,
-    get_translator,
-    load_translator,
-    translate,
-)
-from attention_lab.handcalc import check_handcalc, generate_handcalc
-from attention_lab.nn.attention import scaled_dot_product_attention
-from attention_lab.nn.bert import (
-    BertConfig,
-    BertEncoder,
-    load_minilm,
-    mean_pooling,
-    minilm_path,
-    sentence_attention,
-    sentence_embeddings,
-)
-from attention_lab.nn.blocks import DecoderLayer, EncoderLayer, FeedForward
-from attention_lab.nn.masks import causal_mask, padding_mask
-from attention_lab.nn.multihead import MultiHeadAttention, use_fast_attention
-from attention_lab.nn.positional import PositionalEncoding, sinusoidal_positional_encoding
-from attention_lab.nn.rnn import StepwiseLSTM, TanhRNN, rnn_step, scale_to_spectral_norm
-from attention_lab.nn.tokenizer import BertTokenizer
-from attention_lab.nn.transformer import (
-    PRESETS,
-    Decoder,
-    Encoder,
-    Transformer,
-    TransformerConfig,
-    greedy_decode,
-)
-from attention_lab.tasks.numbers import NumberTranslation
-from attention_lab.tracing import Trace, trace
-from attention_lab.training import TrainConfig, train
+from __future__ import annotations
+
+import importlib
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "PRESETS",
-    "BertConfig",
-    "BertEncoder",
-    "BertTokenizer",
-    "Decoder",
-    "DecoderLayer",
-    "Encoder",
-    "EncoderLayer",
-    "FeedForward",
-    "MultiHeadAttention",
-    "NotebookQuiz",
-    "NumberTranslation",
-    "PositionalEncoding",
-    "StepwiseLSTM",
-    "TanhRNN",
-    "Trace",
-    "TrainConfig",
-    "Transformer",
-    "TransformerConfig",
-    "Translator",
-    "causal_mask",
-    "check_handcalc",
-    "generate_handcalc",
-    "get_translator",
-    "grade_batch",
-    "greedy_decode",
-    "load_minilm",
-    "load_questions",
-    "load_translator",
-    "mean_pooling",
-    "minilm_path",
-    "padding_mask",
-    "quiz_html",
-    "rnn_step",
-    "scale_to_spectral_norm",
-    "scaled_dot_product_attention",
-    "sentence_attention",
-    "sentence_embeddings",
-    "sinusoidal_positional_encoding",
-    "trace",
-    "train",
-    "translate",
-    "use_fast_attention",
-]
+#: public name -> the module that defines it
+_EXPORTS = {
+    "NotebookQuiz": "attention_lab.assessment",
+    "grade_batch": "attention_lab.assessment",
+    "load_questions": "attention_lab.assessment",
+    "quiz_html": "attention_lab.assessment",
+    "Translator": "attention_lab.experiments.translation",
+    "get_translator": "attention_lab.experiments.translation",
+    "load_translator": "attention_lab.experiments.translation",
+    "translate": "attention_lab.experiments.translation",
+    "check_handcalc": "attention_lab.handcalc",
+    "generate_handcalc": "attention_lab.handcalc",
+    "scaled_dot_product_attention": "attention_lab.nn.attention",
+    "BertConfig": "attention_lab.nn.bert",
+    "BertEncoder": "attention_lab.nn.bert",
+    "load_minilm": "attention_lab.nn.bert",
+    "mean_pooling": "attention_lab.nn.bert",
+    "minilm_path": "attention_lab.nn.bert",
+    "sentence_attention": "attention_lab.nn.bert",
+    "sentence_embeddings": "attention_lab.nn.bert",
+    "DecoderLayer": "attention_lab.nn.blocks",
+    "EncoderLayer": "attention_lab.nn.blocks",
+    "FeedForward": "attention_lab.nn.blocks",
+    "causal_mask": "attention_lab.nn.masks",
+    "padding_mask": "attention_lab.nn.masks",
+    "MultiHeadAttention": "attention_lab.nn.multihead",
+    "use_fast_attention": "attention_lab.nn.multihead",
+    "PositionalEncoding": "attention_lab.nn.positional",
+    "sinusoidal_positional_encoding": "attention_lab.nn.positional",
+    "StepwiseLSTM": "attention_lab.nn.rnn",
+    "TanhRNN": "attention_lab.nn.rnn",
+    "rnn_step": "attention_lab.nn.rnn",
+    "scale_to_spectral_norm": "attention_lab.nn.rnn",
+    "BertTokenizer": "attention_lab.nn.tokenizer",
+    "Decoder": "attention_lab.nn.transformer",
+    "Encoder": "attention_lab.nn.transformer",
+    "PRESETS": "attention_lab.nn.transformer",
+    "Transformer": "attention_lab.nn.transformer",
+    "TransformerConfig": "attention_lab.nn.transformer",
+    "greedy_decode": "attention_lab.nn.transformer",
+    "NumberTranslation": "attention_lab.tasks.numbers",
+    "Trace": "attention_lab.tracing",
+    "trace": "attention_lab.tracing",
+    "TrainConfig": "attention_lab.training",
+    "train": "attention_lab.training",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> object:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'attention_lab' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # the next lookup is a plain attribute
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_EXPORTS])

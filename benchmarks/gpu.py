@@ -93,7 +93,12 @@ def matmul_rate(device: torch.device, dtype: torch.dtype, n: int) -> float:
     return 2 * n**3 / timed(lambda: a @ b, device, repeats=20)
 
 
-def training_step(device: torch.device, small: bool, compile_backend: str | None = None) -> dict:
+def training_step(
+    device: torch.device,
+    small: bool,
+    compile_backend: str | None = None,
+    compile_mode: str | None = None,
+) -> dict:
     """Our step vs nn.Transformer, same weights, paper-base in bf16 autocast (B 64, T 128).
 
     Both run eagerly first; with ``compile_backend`` both are then also run through
@@ -141,7 +146,9 @@ def training_step(device: torch.device, small: bool, compile_backend: str | None
     if compile_backend:
         for name, (model, forward) in variants.items():
             try:
-                compiled = torch.compile(model, backend=compile_backend, fullgraph=name == "ours")
+                compiled = torch.compile(
+                    model, backend=compile_backend, mode=compile_mode, fullgraph=name == "ours"
+                )
                 first, median = time_steps(compiled, forward)
             except Exception as error:  # reported, so the eager numbers still come back
                 results[f"{name}_compiled_error"] = f"{type(error).__name__}: {str(error)[:500]}"
@@ -169,7 +176,7 @@ def training_step(device: torch.device, small: bool, compile_backend: str | None
     results["settings"] = (
         f"d_model {config.d_model}, {config.num_encoder_layers}+{config.num_decoder_layers} "
         f"layers, B {B}, T {T}, {dtype}, dropout {config.dropout}, fused AdamW on CUDA, "
-        f"torch.compile backend {compile_backend or 'none'}"
+        f"torch.compile backend {compile_backend or 'none'}, mode {compile_mode or 'default'}"
     )
     return results
 
@@ -239,6 +246,12 @@ def main() -> None:
         default="inductor",
         help="torch.compile backend for the compiled training steps ('none' skips them)",
     )
+    parser.add_argument(
+        "--compile-mode",
+        default=None,
+        help="torch.compile mode for inductor, e.g. reduce-overhead (CUDA graphs: for a step "
+        "that is bound by kernel launches rather than by the GPU's arithmetic)",
+    )
     args = parser.parse_args()
     device = torch.device(args.device)
     backend = None if args.compile_backend == "none" else args.compile_backend
@@ -249,7 +262,7 @@ def main() -> None:
     }
     for name, fn in (
         ("correctness", lambda: correctness(device)),
-        ("training_step", lambda: training_step(device, args.small, backend)),
+        ("training_step", lambda: training_step(device, args.small, backend, args.compile_mode)),
         ("attention_scaling", lambda: attention_scaling(device, args.small)),
         ("rnn_vs_attention", lambda: rnn_vs_attention(device, args.small)),
     ):

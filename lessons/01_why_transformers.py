@@ -57,7 +57,7 @@ torch.set_num_threads(1)
 #
 # - **Predicting the last word of a long sentence.** *"The **keys** to the old cabinet in the
 #   hallway next to my grandmother's kitchen **are** on the table."* The verb agrees with
-#   *keys*, fourteen words back, not with *kitchen*, the nearest noun.
+#   *keys*, thirteen words back, not with *kitchen*, the nearest noun.
 # - **Understanding context in a long paragraph.** *"**Ana** grew up in Porto. [...three
 #   sentences about the weather, a train journey and a job interview...] At lunch, the manager
 #   asked where **she** had learned such good **Portuguese**."* Both *she* and *Portuguese* are
@@ -262,16 +262,17 @@ print(
 # (On a shared machine the wall times are noisy; the dotted lines are the CPU time of the
 # thread.)
 #
-# On a GPU the picture turns around: each of the RNN's $T$ steps is a tiny kernel that leaves the
-# chip almost idle, while attention's matrix products fill it. `benchmarks/rnn_vs_attention_gpu.py`
-# runs the same measurement on a GPU:
+# On a GPU the picture is expected to turn around: each of the RNN's $T$ steps is a tiny kernel
+# that leaves the chip almost idle, while attention's matrix products can fill it. This page runs
+# on a CPU and cannot show that; `benchmarks/rnn_vs_attention_gpu.py` runs the same measurement on
+# a GPU, so you can test the prediction (`benchmarks/RESULTS.md` records the runs made so far):
 #
 # ```
 # python benchmarks/rnn_vs_attention_gpu.py --json gpu.json --plot gpu.png
 # ```
 #
-# Training a Transformer on long texts was practical because of this: the whole sequence is
-# processed in one parallel step per layer during training.
+# This is the argument of the paper (section 4): during training the whole sequence is processed
+# in one parallel step per layer, which is what made training on long texts practical.
 
 # %% [markdown]
 # <!-- hands-on: 3.1.3 -->
@@ -304,7 +305,9 @@ print(
 # Now the verb-agreement task from the start, at several distances $L$. A vanilla RNN, an LSTM and
 # a small Transformer (two encoder layers of the library's `EncoderLayer`) get an honest,
 # identical setting: the same training sentences, the same width (32), the same optimizer (Adam,
-# learning rate $3 \cdot 10^{-3}$, chosen from the same grid for all three), the same batch size,
+# learning rate `long_range.LEARNING_RATE` $= 3 \cdot 10^{-3}$, which a sweep over
+# $\{10^{-3}, 3 \cdot 10^{-3}, 10^{-2}\}$ picked as best or tied-best for all three; repeat it
+# with `long_range.run(lr=...)`), the same batch size,
 # step budget and gradient clipping, and the same 1000 held-out test sentences. The page runs two
 # distances; `attention-lab run long-range --quick` runs four, up to $L = 100$.
 
@@ -320,8 +323,9 @@ for name, accuracy in agreement.accuracy.items():
 # vanilla RNN is at chance (50%): its gradient from the verb never reaches the subject, so it
 # cannot learn what to remember. **The LSTM fails too, within this budget**: its gates *can* learn
 # to keep the subject, but with 300 steps it does not find that solution (it does with more
-# steps and shorter distances, try it below). The Transformer gets it right however long the
-# gap, because the verb slot looks at the subject directly.
+# steps and shorter distances, try it below). The Transformer gets it right at both distances,
+# because the verb slot looks at the subject directly (`attention-lab run long-range --quick` takes
+# it to $L = 100$).
 #
 # This is a fair fight, not a rigged one, but it is *one* budget: the Transformer has more
 # parameters at the same width, and a better-tuned LSTM with a longer schedule would go further.
@@ -332,13 +336,16 @@ for name, accuracy in agreement.accuracy.items():
 # <!-- hands-on: 3.1.4 -->
 # ### Try this: change the distance
 #
-# Where between 5 and 30 does the vanilla RNN give up, and the LSTM? Change `L` (and `models`, `steps`) and run.
-# Each RNN or LSTM run takes a few seconds; a Transformer run takes longer.
+# Where between 5 and 30 does the vanilla RNN give up, and the LSTM? Change `L` (and `models`,
+# `steps`) and run; the cell prints how long it took.
 
 # %%
 L = 15
 trial = long_range.run(distances=(L,), models=("rnn", "lstm"), steps=300, progress=False)
-print({name: f"{acc[0]:.1%}" for name, acc in trial.accuracy.items()}, "chance 50%")
+for name, accuracy in trial.accuracy.items():
+    print(
+        f"{name}: {accuracy[0]:.1%} (chance 50%), trained in {trial.cpu_seconds[name][0]:.1f} s CPU"
+    )
 
 # %% [markdown]
 # <!-- serves: 3.1.5 -->
@@ -422,8 +429,8 @@ print(
 # - LSTMs help because their cell state is additive and gated, but only when the forget gate is
 #   held near 1; at a fixed training budget they also failed at long distances here.
 # - The sequential dependency makes RNNs hard to parallelise; attention needs one step per layer
-#   for any length, which pays off in wall-clock time on parallel hardware (a GPU), not on one
-#   CPU thread, where attention's $O(T^2)$ work shows instead.
+#   for any length. That can only pay off in wall-clock time on parallel hardware (a GPU; the
+#   GPU script measures it), not on one CPU thread, where attention's $O(T^2)$ work shows instead.
 # - Attention connects every position to every other in one step: the gradient does not decay
 #   with distance, and a small Transformer solved agreement at every distance we tried, by
 #   attending from the verb straight to its subject.

@@ -132,8 +132,8 @@ print("largest difference in attention weights, per layer:", [f"{g:.0e}" for g i
 assert hidden_gap < 1e-4 and max(attention_gaps) < 1e-5
 
 # %% [markdown]
-# Differences of $10^{-5}$ and less are float32 rounding: the two programs add the same numbers in a
-# slightly different order. The encoder we wrote *is* the encoder of a model used in production.
+# Differences this small (below $10^{-4}$, as the `assert` checks) are float32 rounding: the two
+# programs add the same numbers in a slightly different order. The encoder we wrote *is* the encoder of a model used in production.
 
 # %% [markdown]
 # <!-- hands-on: 3.4.4 -->
@@ -192,21 +192,39 @@ def animal_minus_street(result):
 
 
 shift = animal_minus_street(tired) - animal_minus_street(wide)
-layer, head = divmod(int(shift.argmax()), shift.shape[1])
+coref_layer, coref_head = divmod(int(shift.argmax()), shift.shape[1])
 print(
-    f"the head that moves most from 'animal' (tired) to 'street' (wide): layer {layer}, head {head}"
+    "the head that moves most from 'animal' (tired) to 'street' (wide): "
+    f"layer {coref_layer}, head {coref_head}"
+)
+for name, result in (("tired", tired), ("wide", wide)):
+    row = result.weights[coref_layer, coref_head, it]  # what "it" looks at in that head
+    print(
+        f"  ...too {name}: 'it' -> 'animal' {row[animal]:.2f}, -> 'street' {row[street]:.2f}, "
+        f"most weight on {result.tokens[int(row.argmax())]!r}"
+    )
+row = wide.weights[coref_layer, coref_head, it]
+print(
+    "  with 'wide' it",
+    "switches to 'street'" if row[street] > row[animal] else "does not switch to 'street'",
 )
 
 fig, axes = plt.subplots(1, 2, figsize=(14, 6))
-plot_attention(tired.weights[layer, head], tired.tokens, ax=axes[0], title="... it was too tired")
-plot_attention(wide.weights[layer, head], wide.tokens, ax=axes[1], title="... it was too wide")
-fig.suptitle(f"all-MiniLM-L6-v2, layer {layer}, head {head}")
+plot_attention(
+    tired.weights[coref_layer, coref_head], tired.tokens, ax=axes[0], title="... it was too tired"
+)
+plot_attention(
+    wide.weights[coref_layer, coref_head], wide.tokens, ax=axes[1], title="... it was too wide"
+)
+fig.suptitle(f"all-MiniLM-L6-v2, layer {coref_layer}, head {coref_head}")
 fig.tight_layout()
 plt.show()
 
 # %% [markdown]
-# Read the row of "it" in both heatmaps. A head like this one was not told about coreference;
-# it picked up some of it while learning to embed sentences. Two cautions before reading too much
+# Read the row of "it" in both heatmaps, and the numbers above. A head that resolved the
+# reference would move its weight from "animal" to "street"; the printout says whether this one
+# does, or only lets go of "animal". Either way it was never told about coreference: whatever it
+# does here, it picked up while learning to embed sentences. Two cautions before reading too much
 # into a heatmap: attention weights show where information is *read from*, not *why* the model
 # decides (Jain & Wallace 2019, "Attention is not Explanation"), and with 72 heads one of them
 # will often look meaningful by chance; check the pattern on more sentences.
@@ -233,9 +251,15 @@ show(
 summaries = head_summaries(
     tired.weights, tired.tokens, start_token="[CLS]", end_token="[SEP]", self_attention=True
 )
-names = ["entropy", "previous", "itself", "end"]
-titles = ["entropy (bits)", "share on the previous token", "share on itself", "share on [SEP]"]
-fig, axes = plt.subplots(1, 4, figsize=(18, 3.2))
+names = ["entropy", "previous", "itself", "start", "end"]
+titles = [
+    "entropy (bits)",
+    "share on the previous token",
+    "share on itself",
+    "share on [CLS]",
+    "share on [SEP]",
+]
+fig, axes = plt.subplots(1, 5, figsize=(22, 3.2))
 for ax, name, title in zip(axes, names, titles):
     grid = torch.tensor([[getattr(s, name) for s in row] for row in summaries])  # (L, H)
     image = ax.imshow(grid, cmap="Blues")
@@ -285,8 +309,14 @@ assert share.shape == (6, 12)
 # attention-lab explore            # opens http://127.0.0.1:8000/ (works with no internet)
 # attention-lab explore --checkpoint translation.pt   # also the Lab 3.3 translation model
 # attention-lab similarity "A cat sat." "A kitten was sitting." "Stocks fell."
-# attention-lab attention "The animal didn't cross the street because it was too tired." --layer 3 --head 1   # the head found in section 5
 # ```
+#
+# and, to draw the head found in section 5 as an image:
+
+# %%
+print(f'attention-lab attention "{sentences[0]}" --layer {coref_layer} --head {coref_head}')
+
+# %% [markdown]
 #
 # The explorer shows one head as a heatmap with hover, a grid of all 72 heads (click one to open
 # it) and a table of the summaries above, sortable by each column.

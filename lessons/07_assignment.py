@@ -55,7 +55,7 @@ display(Markdown(assignment_markdown()))
 #
 # ```bash
 # attention-lab experiments                      # what can be measured
-# attention-lab run scaling --quick --plot s.png # an example: what 1/sqrt(d_k) does to softmax
+# attention-lab run attention-scaling --quick --plot s.png # an example: what 1/sqrt(d_k) does to softmax
 # ```
 #
 # For prompt 2, a path-length argument needs no experiment: in an RNN, information from token 1

@@ -63,3 +63,20 @@ def test_jobs_must_be_positive(tmp_path):
         ValueError, match=r"jobs: expected a number of parallel lessons >= 1, got 0"
     ):
         execute_all([], cache_dir=tmp_path, workdir=tmp_path, extra_env={}, jobs=0)
+
+
+PLAIN = "from matplotlib.figure import Figure\nfig = Figure()\nfig.add_subplot().plot([0, 1])\nfig"
+
+
+def test_a_figure_shown_as_text_stops_the_build_and_ours_are_shown_as_images(tmp_path):
+    kwargs = dict(cache_dir=tmp_path / "c", workdir=tmp_path / "w", extra_env={})
+    with pytest.raises(ExecutionError, match=r"lesson 03_plain: cell 0 shows a figure as text"):
+        execute_all([("03_plain", notebook(PLAIN))], **kwargs)
+    # the library's figures carry their own PNG, with or without pyplot in the kernel
+    ours = PLAIN.replace(
+        "matplotlib.figure import Figure",
+        "attention_lab.viz.figure import NotebookFigure as Figure",
+    )
+    done = execute_all([("03_ours", notebook(ours))], **kwargs)
+    (output,) = done[0].notebook.cells[0].outputs
+    assert output.data["image/png"]

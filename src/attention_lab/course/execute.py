@@ -120,9 +120,30 @@ def execute_one(
                 f"lesson {name} failed while the course was built:\n{error}"
             ) from None
     seconds = time.perf_counter() - start
+    unrendered = figures_shown_as_text(nb)
+    if unrendered:
+        index, text = unrendered[0]
+        raise ExecutionError(
+            f"lesson {name}: cell {index} shows a figure as text ({text!r}) instead of an image; "
+            f"{len(unrendered)} cell(s) in all. Expected inline figures: import "
+            "matplotlib.pyplot in the lesson's first code cell (that turns them on in Jupyter)"
+        )
     nbformat.write(nb, stored)
     meta.write_text(json.dumps({"key": key, "seconds": round(seconds, 2)}))
     return Executed(name, nb, seconds, False)
+
+
+def figures_shown_as_text(nb: nbformat.NotebookNode) -> list[tuple[int, str]]:
+    """``(cell index, text)`` for each output that is a matplotlib figure's text repr alone."""
+    found = []
+    for index, cell in enumerate(nb.cells):
+        for output in cell.get("outputs", []):
+            data = output.get("data", {})
+            text = data.get("text/plain", "")
+            text = "".join(text) if isinstance(text, list) else text
+            if text.startswith("<Figure size") and not any(k.startswith("image/") for k in data):
+                found.append((index, text.strip()))
+    return found
 
 
 def execute_all(

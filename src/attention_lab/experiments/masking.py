@@ -45,9 +45,9 @@ class MaskingResult(ExperimentResult):
     seed: int
 
     def plot(self):
-        from matplotlib.figure import Figure
+        from attention_lab.viz.figure import NotebookFigure
 
-        fig = Figure(figsize=(11, 3.8))
+        fig = NotebookFigure(figsize=(11, 3.8))
         causal, pad = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1.4, 1]})
         T = len(self.change_by_position_with_mask)
         floor = 1e-12  # an exact zero drawn at the bottom of a log axis

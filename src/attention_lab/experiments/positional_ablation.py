@@ -84,9 +84,9 @@ class PositionalAblationResult(ExperimentResult):
     seconds: float
 
     def plot(self):
-        from matplotlib.figure import Figure
+        from attention_lab.viz.figure import NotebookFigure
 
-        fig = Figure(figsize=(11, 4.2))
+        fig = NotebookFigure(figsize=(11, 4.2))
         bars, curves = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1, 1.3]})
         x = torch.arange(len(self.tasks)).tolist()
         w = 0.38

@@ -147,9 +147,9 @@ class ResidualAblationResult(ExperimentResult):
     seconds: float
 
     def plot(self):
-        from matplotlib.figure import Figure
+        from attention_lab.viz.figure import NotebookFigure
 
-        fig = Figure(figsize=(14, 4.2))
+        fig = NotebookFigure(figsize=(14, 4.2))
         by_layer, first, losses = fig.subplots(1, 3)
         layers = list(range(1, self.num_layers + 1))
         for i, name in enumerate(self.variants):

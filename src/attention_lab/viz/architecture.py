@@ -2,7 +2,8 @@
 2017, and the sinusoidal positional encoding of section 3.5 (the matrix, and how similar two
 positions are as a function of their offset).
 
-All functions return a ``matplotlib.figure.Figure`` (no pyplot state, nothing shown or saved).
+All functions return a ``NotebookFigure`` (a matplotlib Figure with no pyplot state that a
+notebook shows as an image; nothing is shown or saved here).
 """
 
 from __future__ import annotations
@@ -12,10 +13,10 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from matplotlib.figure import Figure
 from matplotlib.patches import Circle, FancyArrowPatch, FancyBboxPatch
 
 from attention_lab.nn.positional import sinusoidal_positional_encoding
+from attention_lab.viz.figure import NotebookFigure
 
 # The colours of Figure 1 of the paper, one per kind of box.
 _COLOURS = {
@@ -59,7 +60,7 @@ def draw_transformer(
     d_model: int | None = None,
     num_heads: int | None = None,
     d_ff: int | None = None,
-) -> Figure:
+) -> NotebookFigure:
     """Figure 1 of Vaswani et al. 2017, drawn with matplotlib: the encoder stack (left) feeds its
     output to the cross-attention of every decoder layer (right).
 
@@ -70,7 +71,7 @@ def draw_transformer(
     """
     if not isinstance(num_layers, int) or num_layers < 1:
         raise ValueError(f"num_layers: expected an int >= 1, got {num_layers!r}")
-    fig = Figure(figsize=(8.4, 10.5))
+    fig = NotebookFigure(figsize=(8.4, 10.5))
     ax = fig.add_subplot()
     ax.set_xlim(-0.6, 10.6)
     ax.set_aspect("equal")
@@ -223,14 +224,14 @@ def _positional_icon(ax, x: float, y: float) -> None:
     ax.plot(x + t, y + 0.12 * np.sin(t * 2 * np.pi / 0.2), color="black", lw=0.9)
 
 
-def plot_positional_encoding(T: int = 64, d_model: int = 128) -> Figure:
+def plot_positional_encoding(T: int = 64, d_model: int = 128) -> NotebookFigure:
     """Heatmap of the ``(T, d_model)`` sinusoidal matrix of section 3.5: each row is one position.
 
     Low dimensions oscillate fast (wavelength 2π), high ones slowly (up to 10000·2π), so each row
     is a unique pattern and nearby rows look alike.
     """
     pe = sinusoidal_positional_encoding(T, d_model).numpy()  # (T, D)
-    fig = Figure(figsize=(8, 4.2))
+    fig = NotebookFigure(figsize=(8, 4.2))
     ax = fig.add_subplot()
     image = ax.imshow(pe, aspect="auto", cmap="RdBu_r", vmin=-1, vmax=1, interpolation="nearest")
     ax.set_xlabel("dimension (even: sin, odd: cos; frequency falls to the right)")
@@ -254,7 +255,7 @@ def positional_similarity(T: int = 128, d_model: int = 128) -> np.ndarray:
 
 def plot_positional_similarity(
     T: int = 128, d_model: int = 128, anchors: Sequence[int] = (0, 32, 64, 96)
-) -> Figure:
+) -> NotebookFigure:
     """Two panels: the ``(T, T)`` cosine similarity between positions (constant along diagonals),
     and the similarity of a few anchor positions ``p`` with ``p + k`` against the offset ``k``:
     the curves of different anchors lie on top of each other, because the similarity is a
@@ -263,7 +264,7 @@ def plot_positional_similarity(
         if not 0 <= p < T:
             raise ValueError(f"anchors: expected positions in [0, {T}), got {p}")
     sim = positional_similarity(T, d_model)  # (T, T)
-    fig = Figure(figsize=(10, 4.2))
+    fig = NotebookFigure(figsize=(10, 4.2))
     left, right = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1, 1.4]})
     image = left.imshow(sim, cmap="viridis", vmin=-0.2, vmax=1.0)
     left.set_xlabel("position q")

@@ -244,22 +244,45 @@ def lr_lambda(config: TrainConfig, d_model: int) -> Callable[[int], float]:
 
 
 def save_checkpoint(path: str | Path, state: dict[str, Any]) -> None:
-    """Write ``state`` atomically (a temporary file, then a rename)."""
+    """Write ``state`` atomically (a temporary file, then a rename).
+
+    On any failure the temporary file is removed and an existing file at ``path`` is left as it
+    was; the error is raised again.
+    """
+    if isinstance(path, bool) or not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"checkpoint: expected a path to a checkpoint file, got {path!r:.60}")
     path = Path(path)
+    if path.is_dir():
+        raise IsADirectoryError(
+            f"checkpoint: expected a file to write, got the directory {str(path)!r}"
+        )
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
-    torch.save({"format": CHECKPOINT_FORMAT, **state}, tmp)
-    os.replace(tmp, path)
+    try:
+        torch.save({"format": CHECKPOINT_FORMAT, **state}, tmp)
+        os.replace(tmp, path)
+    except BaseException:  # also KeyboardInterrupt: never leave a half-written file behind
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+        raise
 
 
 def load_checkpoint(path: str | Path, *, require_trained: bool = True) -> dict[str, Any]:
     """Read a checkpoint written by :func:`train`, with a clear error for every way it can fail.
 
+    Only tensors and plain data are loaded (``weights_only=True``): a file that holds anything
+    else is refused, never executed.
+
     Raises:
+        TypeError: ``path`` is not a path.
         FileNotFoundError: nothing at ``path``.
         CheckpointError: a directory, not readable, not a torch file, not an attention-lab
             checkpoint, or (with ``require_trained``) a model trained for 0 steps.
     """
+    import warnings
+
+    if isinstance(path, bool) or not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"checkpoint: expected a path to a checkpoint file, got {path!r:.60}")
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(
@@ -269,13 +292,15 @@ def load_checkpoint(path: str | Path, *, require_trained: bool = True) -> dict[s
     if path.is_dir():
         raise CheckpointError(f"checkpoint: expected a file, got the directory {str(path)!r}")
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():  # torch warns about the pickle protocol of foreign files
+            warnings.filterwarnings("ignore", message="Detected pickle protocol")
+            state = torch.load(path, map_location="cpu", weights_only=True)
     except PermissionError as error:
         raise CheckpointError(f"checkpoint: cannot read {str(path)!r}: {error.strerror}") from None
     except Exception as error:  # torch raises many types for a corrupt or foreign file
         raise CheckpointError(
-            f"checkpoint: {str(path)!r} is not a readable torch checkpoint "
-            f"({type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''})"
+            f"checkpoint: {str(path)!r} is not a checkpoint written by attention-lab (it could "
+            f"not be read as one: {_unreadable_reason(path, error)})"
         ) from None
     if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
         found = state.get("format") if isinstance(state, dict) else type(state).__name__
@@ -289,6 +314,35 @@ def load_checkpoint(path: str | Path, *, require_trained: bool = True) -> dict[s
             "first, e.g. `attention-lab train --checkpoint FILE`"
         )
     return state
+
+
+def _unreadable_reason(path: Path, error: Exception) -> str:
+    """Why ``torch.load(path, weights_only=True)`` failed, in a few words (torch's own message
+    advises turning ``weights_only`` off, which would run any code the file holds)."""
+    try:
+        with open(path, "rb") as file:
+            head = file.read(512)
+    except OSError as read_error:
+        return read_error.strerror or type(read_error).__name__
+    message = str(error)
+    if "GLOBAL " in message:  # a pickled Python object other than tensors and plain data
+        name = message.split("GLOBAL ", 1)[1].split()[0]
+        return f"it holds a Python object ({name}) that checkpoints never contain"
+    if not head:
+        return "the file is empty"
+    if head.startswith(b"PK\x03\x04"):  # a zip archive, the container torch.save writes
+        if "central directory" in message:
+            return (
+                "the file is incomplete or damaged, e.g. cut short while it was written or copied"
+            )
+        return "it is a zip archive, but not one written by torch.save"
+    try:
+        text = head.decode("utf-8")
+    except UnicodeDecodeError:
+        text = None
+    if text is not None and all(c.isprintable() or c.isspace() for c in text):
+        return "it is a text file"
+    return "it is not in the file format torch.save writes"
 
 
 # --- the loop ------------------------------------------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import stat
 from pathlib import Path
 
 import pytest
@@ -121,3 +122,83 @@ def test_cli_assignment_writes_three_files(tmp_path):
     assert result.exit_code == 0, result.output
     names = sorted(p.name for p in (tmp_path / "a").iterdir())
     assert names == ["assignment.md", "rubric.csv", "submission_template.md"]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--out", "nodir/g.csv"], "Invalid value for '--out': the folder 'nodir' does not exist"),
+        (["--out", "adir"], "Invalid value for '--out': expected a file path, got the directory"),
+        (["--out", ""], "Invalid value for '--out': expected a file name"),
+        (["--out", "g.csv", "--feedback", "keep.txt"], "'--feedback': expected a folder, got the"),
+        (["--out", "g.csv", "--jobs", "0"], "Invalid value for '--jobs'"),
+        (["--out", "g.csv", "--jobs", "-1"], "Invalid value for '--jobs'"),
+    ],
+)
+def test_cli_grade_checks_options_before_grading(tmp_path, monkeypatch, args, message):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "adir").mkdir()
+    (tmp_path / "keep.txt").write_text("keep")
+    (tmp_path / "subs").mkdir()
+    (tmp_path / "subs" / "ada.py").write_text("x = 1\n")
+    result = CliRunner().invoke(app, ["grade", "subs", *args])
+    assert result.exit_code == 2, result.output
+    assert message in " ".join(result.output.split())
+    assert "grading" not in result.output  # nothing started
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["adir", "keep.txt", "subs"]
+    assert (tmp_path / "keep.txt").read_text() == "keep"
+
+
+def test_grade_refuses_a_folder_without_submissions(tmp_path):
+    (tmp_path / "subs").mkdir()
+    (tmp_path / "subs" / "notes.txt").write_text("not a submission")
+    out = tmp_path / "g.csv"
+    result = CliRunner().invoke(app, ["grade", str(tmp_path / "subs"), "--out", str(out)])
+    assert result.exit_code == 2
+    text = " ".join(result.output.split())
+    assert "submissions_dir: no submissions (*.py or *.ipynb files) in" in text
+    assert "subs" in text and "grading" not in text and not out.exists()
+    with pytest.raises(ValueError, match="submissions_dir: no submissions"):
+        grade_batch(tmp_path / "subs", out)
+    with pytest.raises(ValueError, match="feedback_dir: expected a folder, got the file"):
+        grade_batch(tmp_path / "subs", out, feedback_dir=tmp_path / "subs" / "notes.txt")
+    assert not out.exists()
+
+
+def test_write_csv_atomic_gives_the_usual_permissions_and_keeps_a_replaced_files(tmp_path):
+    old = os.umask(0o022)
+    try:
+        target = tmp_path / "book.csv"
+        write_csv_atomic(target, [["a"]])
+        assert stat.S_IMODE(target.stat().st_mode) == 0o644
+        target.chmod(0o664)
+        write_csv_atomic(target, [["b"]])
+        assert stat.S_IMODE(target.stat().st_mode) == 0o664 and target.read_bytes() == b"b\r\n"
+    finally:
+        os.umask(old)
+
+
+def test_cli_assignment_rerun_keeps_edited_files(tmp_path):
+    out = tmp_path / "a"
+    assert CliRunner().invoke(app, ["assignment", "--out", str(out)]).exit_code == 0
+    edited = out / "assignment.md"
+    edited.write_text(edited.read_text() + "\nDue Friday.\n")
+    rubric = (out / "rubric.csv").read_bytes()
+    result = CliRunner().invoke(app, ["assignment", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert edited.read_text().endswith("Due Friday.\n")
+    assert (out / "rubric.csv").read_bytes() == rubric
+    assert "kept 1 file(s) that differ from a fresh copy" in result.output
+    assert str(edited) in result.output and "--force" in result.output
+    assert "wrote" not in result.output
+    result = CliRunner().invoke(app, ["assignment", "--out", str(out), "--force"])
+    assert result.exit_code == 0 and f"wrote {edited}" in result.output
+    assert "Due Friday." not in edited.read_text()
+
+
+def test_cli_assignment_refuses_a_file_as_out(tmp_path):
+    keep = tmp_path / "keep.txt"
+    keep.write_text("keep")
+    result = CliRunner().invoke(app, ["assignment", "--out", str(keep)])
+    assert result.exit_code == 2 and "expected a folder, got the file" in result.output
+    assert keep.read_text() == "keep"

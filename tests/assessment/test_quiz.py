@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 import json
+import os
+import stat
 
 import pytest
 from rich.console import Console
@@ -121,6 +123,7 @@ def test_terminal_quiz_records_answers(tmp_path, monkeypatch):
 def test_cli_quiz_take_grade_export(tmp_path):
     runner = CliRunner()
     out = tmp_path / "answers" / "dee.json"
+    out.parent.mkdir()
     # "1" is a valid reply to every question (a choice number or a number): some right, some wrong
     replies = "1\n" * len(load_questions(["3.2.4"]))
     result = runner.invoke(
@@ -141,3 +144,139 @@ def test_cli_quiz_take_grade_export(tmp_path):
     assert result.exit_code == 2 and "format: expected one of" in result.output
     result = runner.invoke(app, ["quiz", "--objective", "7.7"])
     assert result.exit_code == 2 and "objective" in result.output
+
+
+def _replies(n: int) -> str:
+    # "1" is a valid reply to every question (a choice number or a number)
+    return "1\n" * n
+
+
+def test_quiz_take_again_resumes_and_keeps_earlier_answers(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    runner = CliRunner()
+    n = len(load_questions(["3.2.4"]))
+    first = runner.invoke(
+        app, ["quiz", "take", "-o", "3.2.4", "--limit", "2", "--seed", "0"], input=_replies(2)
+    )
+    assert first.exit_code == 0, first.output
+    path = tmp_path / "quiz-answers-anonymous.json"
+    earlier = json.loads(path.read_text())["answers"]
+    assert len(earlier) == 2
+    second = runner.invoke(app, ["quiz", "take", "-o", "3.2.4", "--seed", "5"], input=_replies(n))
+    assert second.exit_code == 0, second.output
+    assert "Resuming: 2 answers from an earlier session" in second.output
+    assert f"Question 1 of {n - 2}" in second.output and f"Question {n - 1} of" not in second.output
+    answers = json.loads(path.read_text())["answers"]
+    assert len(answers) == n
+    assert {qid: answers[qid] for qid in earlier} == earlier  # not one earlier answer changed
+    third = runner.invoke(app, ["quiz", "take", "-o", "3.2.4"], input="")
+    assert third.exit_code == 0, third.output
+    assert "Every question of this quiz is answered already" in third.output
+    assert "--restart" in third.output and "Question 1" not in third.output
+    restart = runner.invoke(
+        app, ["quiz", "take", "-o", "3.2.4", "--limit", "1", "--restart"], input=_replies(1)
+    )
+    assert restart.exit_code == 0, restart.output
+    assert len(json.loads(path.read_text())["answers"]) == 1
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("notes", "exists and is not a quiz answers file"),
+        (None, "holds the answers of 'ada' (1 answers), not of 'bob'"),
+    ],
+)
+def test_quiz_take_refuses_a_file_it_would_lose(tmp_path, content, message):
+    path = tmp_path / "answers.json"
+    if content is None:
+        AnswerSheet("ada", path=path).record(get_question("head-dim"), 64)
+    else:
+        path.write_text(content)
+    before = path.read_bytes()
+    result = CliRunner().invoke(
+        app, ["quiz", "take", "--learner", "bob", "--out", str(path)], input=_replies(3)
+    )
+    assert result.exit_code == 2 and message in " ".join(result.output.split())
+    assert "--out NEW.json, or start over with --restart" in " ".join(result.output.split())
+    assert "Question 1" not in result.output
+    assert path.read_bytes() == before and sorted(tmp_path.iterdir()) == [path]
+
+
+@pytest.mark.parametrize("out", ["adir", "nodir/a.json"])
+def test_quiz_take_checks_out_before_the_first_question(tmp_path, out):
+    (tmp_path / "adir").mkdir()
+    result = CliRunner().invoke(
+        app, ["quiz", "take", "-o", "3.2.4", "--out", str(tmp_path / out)], input=_replies(9)
+    )
+    assert result.exit_code == 2 and "--out" in result.output
+    assert "Question 1" not in result.output and "Traceback" not in result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["adir"]  # no temporary file left
+    assert list((tmp_path / "adir").iterdir()) == []
+
+
+def test_answer_sheet_save_leaves_no_temporary_file_when_the_rename_fails(tmp_path):
+    (tmp_path / "adir").mkdir()
+    sheet = AnswerSheet("ada", path=tmp_path / "adir")
+    with pytest.raises(IsADirectoryError):
+        sheet.record(get_question("head-dim"), 64)
+    assert [p.name for p in tmp_path.iterdir()] == ["adir"]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["quiz", "export", "--format", "gift", "--out", "nodir/q.gift"], "'nodir' does not exist"),
+        (["quiz", "export", "--format", "qti", "--out", "adir"], "got the directory 'adir'"),
+        (["quiz", "html", "--out", "nodir/q.html"], "'nodir' does not exist"),
+        (["quiz", "html", "--out", "adir"], "got the directory 'adir'"),
+        (["quiz", "grade", "answers", "--out", "nodir/g.csv"], "'nodir' does not exist"),
+        (["quiz", "grade", "answers", "--out", "adir"], "got the directory 'adir'"),
+        (["quiz", "grade", "answers", "--out", ""], "expected a file name"),
+    ],
+)
+def test_quiz_commands_check_out_first(tmp_path, monkeypatch, args, message):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "adir").mkdir()
+    (tmp_path / "answers").mkdir()
+    AnswerSheet("ada", path=tmp_path / "answers" / "ada.json").record(get_question("head-dim"), 64)
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 2, result.output
+    assert "--out" in result.output and message in result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["adir", "answers"]
+
+
+def test_quiz_grade_refuses_an_empty_folder(tmp_path):
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "empty" / "notes.txt").write_text("not answers")
+    result = CliRunner().invoke(
+        app, ["quiz", "grade", str(tmp_path / "empty"), "--out", str(tmp_path / "g.csv")]
+    )
+    assert result.exit_code == 2
+    text = " ".join(result.output.split())
+    assert "answers_dir: no answers files (*.json) in" in text and "empty" in text
+    assert not (tmp_path / "g.csv").exists()
+
+
+def test_quiz_outputs_get_the_usual_permissions(tmp_path):
+    old = os.umask(0o022)
+    try:
+        answers = tmp_path / "answers"
+        answers.mkdir()
+        AnswerSheet("ada", path=answers / "ada.json").record(get_question("head-dim"), 64)
+        grade_answers_dir(answers, tmp_path / "g.csv")
+        runner = CliRunner()
+        runner.invoke(app, ["quiz", "export", "--format", "qti", "--out", str(tmp_path / "q.zip")])
+        runner.invoke(app, ["quiz", "html", "--out", str(tmp_path / "q.html")])
+        for path in (
+            answers / "ada.json",
+            tmp_path / "g.csv",
+            tmp_path / "q.zip",
+            tmp_path / "q.html",
+        ):
+            assert stat.S_IMODE(path.stat().st_mode) == 0o644, path
+        (tmp_path / "g.csv").chmod(0o640)  # a replaced file keeps its mode
+        grade_answers_dir(answers, tmp_path / "g.csv")
+        assert stat.S_IMODE((tmp_path / "g.csv").stat().st_mode) == 0o640
+    finally:
+        os.umask(old)

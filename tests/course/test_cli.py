@@ -81,6 +81,65 @@ def test_build_refuses_a_cache_inside_the_site(tmp_path):
     assert "cache_dir: expected a folder apart from out=" in result.output
 
 
+def test_notebooks_rerun_keeps_a_notebook_the_learner_edited(tmp_path):
+    out = tmp_path / "nb"
+    args = ["notebooks", "--out", str(out), "--lessons", str(LESSONS)]
+    assert runner.invoke(app, args).exit_code == 0
+    edited, other = out / "91_fixture_attention.ipynb", out / "92_fixture_heatmap.ipynb"
+    work = edited.read_text().replace("your code here", "my answer")
+    edited.write_text(work)
+    untouched = other.stat().st_mtime_ns
+    result = runner.invoke(app, [*args, "--solutions"])
+    assert result.exit_code == 0, result.output
+    assert edited.read_text() == work  # the learner's work is still there
+    assert other.stat().st_mtime_ns == untouched  # identical copies are not rewritten
+    assert (out / "solutions" / "91_fixture_attention.ipynb").exists()  # new files are written
+    assert "kept 1 file(s) that differ from a fresh copy" in result.output
+    assert f"  {edited}" in result.output and "run again with --force" in result.output
+    assert "2 file(s) already up to date" in result.output
+    result = runner.invoke(app, [*args, "--force"])
+    assert result.exit_code == 0 and f"wrote {edited}" in result.output
+    assert "my answer" not in edited.read_text()
+
+
+@pytest.mark.parametrize("command", ["notebooks", "build"])
+def test_a_file_as_out_is_refused_before_any_lesson_runs(tmp_path, command):
+    keep = tmp_path / "keep.txt"
+    keep.write_text("keep")
+    args = [command, "--out", str(keep), "--lessons", str(LESSONS)]
+    result = runner.invoke(app, args + (["--allow-gaps"] if command == "build" else []))
+    assert result.exit_code == 2, result.output
+    assert "Invalid value for '--out': expected a folder, got the file" in result.output
+    assert keep.read_text() == "keep"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["keep.txt"]  # no cache, nothing ran
+
+
+def test_build_refuses_a_file_in_the_way_before_executing(tmp_path):
+    from attention_lab.course.site import build
+
+    (tmp_path / "keep.txt").write_text("keep")
+    with pytest.raises(ValueError, match="out: expected a folder, got the file .*keep.txt"):
+        build(LESSONS, tmp_path / "keep.txt" / "site", allow_gaps=True)
+    with pytest.raises(ValueError, match="cache_dir: expected a folder, got the file"):
+        build(LESSONS, tmp_path / "site", cache_dir=tmp_path / "keep.txt", allow_gaps=True)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["keep.txt"]
+
+
+@pytest.mark.parametrize("command", ["notebooks", "coverage", "build"])
+def test_a_lesson_that_is_not_utf8_is_named(tmp_path, command):
+    lessons = tmp_path / "lessons"
+    lessons.mkdir()
+    (lessons / "01_bad.py").write_bytes(b'# %%\nx = "\xff\xfe"\n')
+    args = [command, "--lessons", str(lessons)]
+    if command != "coverage":
+        args += ["--out", str(tmp_path / "out")]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 1, result.output
+    text = " ".join(result.output.split())
+    assert "failed: 01_bad.py: cannot be read as a py:percent lesson ('utf-8' codec" in text
+    assert "Traceback" not in result.output and not (tmp_path / "out").exists()
+
+
 def test_serve_refuses_a_folder_without_a_site(tmp_path):
     result = runner.invoke(app, ["serve", "--dir", str(tmp_path)])
     assert result.exit_code == 1

@@ -101,8 +101,8 @@ def test_write_notebooks_writes_student_and_solution_copies(write_lesson, tmp_pa
     write_lesson("01_a.py", f"# %% [markdown]\n# # A\n\n# %%\n{CELL}\n")
     write_lesson("02_b.py", "# %% [markdown]\n# # B\n")
     out = tmp_path / "out"
-    written = write_notebooks(write_lesson.folder, out, solutions=True)
-    assert [p.relative_to(out).as_posix() for p in written] == [
+    done = write_notebooks(write_lesson.folder, out, solutions=True)
+    assert [p.relative_to(out).as_posix() for p in done.written] == [
         "01_a.ipynb",
         "02_b.ipynb",
         "solutions/01_a.ipynb",
@@ -112,10 +112,41 @@ def test_write_notebooks_writes_student_and_solution_copies(write_lesson, tmp_pa
     assert "answer = 42" not in student.cells[1].source
     assert PLACEHOLDER in student.cells[1].source
     assert "answer = 42" in (out / "solutions" / "01_a.ipynb").read_text()
-    assert write_notebooks(write_lesson.folder, tmp_path / "only", solutions=False) == [
+    assert write_notebooks(write_lesson.folder, tmp_path / "only", solutions=False).written == [
         tmp_path / "only" / "01_a.ipynb",
         tmp_path / "only" / "02_b.ipynb",
     ]
+
+
+def test_write_notebooks_again_changes_nothing_and_keeps_edits(write_lesson, tmp_path):
+    write_lesson("01_a.py", f"# %% [markdown]\n# # A\n\n# %%\n{CELL}\n")
+    write_lesson("02_b.py", "# %% [markdown]\n# # B\n")
+    out = tmp_path / "out"
+    write_notebooks(write_lesson.folder, out)
+    first = {p.name: p.read_bytes() for p in out.iterdir()}
+    again = write_notebooks(write_lesson.folder, out)  # a fresh read: cell ids must not change
+    assert again.written == [] and again.kept == [] and len(again.unchanged) == 2
+    edited = out / "01_a.ipynb"
+    edited.write_bytes(first["01_a.ipynb"].replace(b"your code here", b"mine"))
+    done = write_notebooks(write_lesson.folder, out)
+    assert done.kept == [edited] and b"mine" in edited.read_bytes()
+    done = write_notebooks(write_lesson.folder, out, force=True)
+    assert done.written == [edited] and edited.read_bytes() == first["01_a.ipynb"]
+
+
+def test_write_notebooks_refuses_a_file_as_out(write_lesson, tmp_path):
+    write_lesson("01_a.py", "# %% [markdown]\n# # A\n")
+    (tmp_path / "keep.txt").write_text("keep")
+    with pytest.raises(ValueError, match="out: expected a folder, got the file"):
+        write_notebooks(write_lesson.folder, tmp_path / "keep.txt")
+    assert (tmp_path / "keep.txt").read_text() == "keep"
+
+
+def test_a_lesson_that_is_not_utf8_is_a_lesson_error(write_lesson):
+    path = write_lesson("01_a.py", "")
+    path.write_bytes(b"# %%\nx = '\xff'\n")
+    with pytest.raises(LessonError, match=r"01_a.py: cannot be read as a py:percent lesson \("):
+        read_notebook(path)
 
 
 def test_write_notebooks_refuses_an_empty_folder(tmp_path):

@@ -206,6 +206,71 @@ def test_cli_json_and_worksheet(tmp_path):
     assert bad.exit_code == 2 and "tokens: expected" in bad.output
 
 
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--json", "nodir/x.json"], "'--json': the folder 'nodir' does not exist"),
+        (["--json", "adir"], "'--json': expected a file path, got the directory 'adir'"),
+        (["--json", ""], "'--json': expected a file name"),
+        (["--worksheet", "adir"], "'--worksheet': expected a file path, got the directory 'adir'"),
+        (["--worksheet", "nodir/w.html"], "'--worksheet': the folder 'nodir' does not exist"),
+    ],
+)
+def test_cli_bad_output_path_is_refused_before_the_problem(tmp_path, monkeypatch, args, message):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "adir").mkdir()
+    result = CliRunner().invoke(app, ["handcalc", *args])
+    assert result.exit_code == 2, result.output
+    assert message in " ".join(result.output.replace("│", " ").split())
+    assert "Self-attention by hand" not in result.output  # refused before any output
+    assert sorted(p.name for p in tmp_path.rglob("*")) == ["adir"]
+
+
 def _softmax(x, axis=-1):
     z = np.exp(x - x.max(axis=axis, keepdims=True))
     return z / z.sum(axis=axis, keepdims=True)
+
+
+@pytest.mark.parametrize(
+    ("step", "cell", "where"),
+    [
+        ("Q", (1, 1), "row 2 (token '{t1}'), column 2 (d2)"),
+        ("K", (0, 3), "row 1 (token '{t0}'), column 4 (d4)"),
+        ("V", (2, 0), "row 3 (token '{t2}'), column 1 (d1)"),
+        ("scores", (1, 1), "row 2 (token '{t1}'), column 2 (key '{t1}')"),
+        ("scaled_scores", (0, 2), "row 1 (token '{t0}'), column 3 (key '{t2}')"),
+        ("weights", (2, 1), "row 3 (token '{t2}'), column 2 (key '{t1}')"),
+        ("output", (1, 0), "row 2 (token '{t1}'), column 1 (d1)"),
+    ],
+)
+@pytest.mark.parametrize("blank", [np.nan, None])
+def test_an_empty_cell_is_named_as_the_worksheet_labels_it(p, step, cell, where, blank):
+    table = getattr(p, step).astype(object)  # a partly filled table, as a learner writes it
+    table[cell] = blank
+    where = where.format(**{f"t{i}": token for i, token in enumerate(p.tokens)})
+    with pytest.raises(ValueError) as error:
+        check_handcalc(SEED, **{step: table.tolist()})
+    assert str(error.value) == (
+        f"{step}: {where} is empty (NaN/None); fill in every cell with a number"
+    )
+
+
+def test_an_empty_table_and_an_infinite_cell(p):
+    with pytest.raises(ValueError, match=r"^Q: row 1 \(token '\w+'\), column 1 \(d1\) is empty "
+                       r"\(NaN/None\) \(and 11 more cells\); fill in every cell"):  # fmt: skip
+        check_handcalc(SEED, Q=[[None] * 4] * 3)
+    scores = p.scores.copy()
+    scores[0, 1] = np.inf
+    with pytest.raises(ValueError, match=r"scores: row 1 .*column 2 .* is inf \(not a finite"):
+        check_handcalc(SEED, scores=torch.tensor(scores))
+    with pytest.raises(ValueError, match="weights: the value is empty"):
+        check_handcalc(SEED, weights=np.nan)
+
+
+def test_a_wrong_cell_is_named_as_the_worksheet_labels_it(p):
+    weights = p.weights.copy()
+    weights[2, 0] += 0.3
+    weights[2, 1] -= 0.3
+    fb = _diagnose(p, weights=weights)
+    assert fb.diagnosis == "arithmetic"
+    assert f"row 3 (token '{p.tokens[2]}'), column 1 (key '{p.tokens[0]}') is off" in fb.message

@@ -214,3 +214,20 @@ def test_cli_trace(tmp_path):
         bad = runner.invoke(app, args)
         assert bad.exit_code == 2
         assert message in " ".join(bad.output.split())
+
+
+@pytest.mark.parametrize(
+    ("path", "message"),
+    [
+        ("nodir/t.json", "'--json': the folder 'nodir' does not exist (create it first)"),
+        ("adir", "'--json': expected a file path, got the directory 'adir'"),
+    ],
+)
+def test_cli_trace_bad_json_path_is_refused_before_the_trace(tmp_path, monkeypatch, path, message):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "adir").mkdir()
+    result = CliRunner().invoke(app, ["trace", "the cat sat", "--plain", "--json", path])
+    assert result.exit_code == 2, result.output
+    assert message in " ".join(result.output.replace("│", " ").split())
+    assert "softmax weights" not in result.output
+    assert sorted(p.name for p in tmp_path.rglob("*")) == ["adir"]

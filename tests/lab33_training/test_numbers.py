@@ -181,3 +181,44 @@ def test_decode_stops_at_eos_and_skips_specials():
 def test_task_bad_arguments(kwargs, error, match):
     with pytest.raises(error, match=match):
         NumberTranslation(**{"max_number": 999, **kwargs})
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("and", "'and' alone is not a number"),
+        ("and seven", "it starts with 'and'"),
+        (
+            "seven hundred and",
+            "it ends with 'and'; a number word must follow it; did you mean 'seven hundred'?",
+        ),
+        (
+            "hundred hundred",
+            "'hundred' must follow one of one..nine, e.g. 'three hundred'; here it comes first",
+        ),
+        (
+            "twenty hundred",
+            "'hundred' must follow one of one..nine, e.g. 'three hundred'; here it follows 'twenty'",
+        ),
+        ("thousand", "'thousand' must follow a number, e.g. 'two thousand'; here it comes first"),
+        ("one thousand two thousand", "'thousand' appears more than once"),
+        ("one hundred and and two", "'and' appears twice in a row"),
+        ("twelve three", "'twelve' cannot be followed by 'three'"),
+        (
+            "two thousand five",
+            "'and' is missing or in the wrong place; did you mean 'two thousand and five'?",
+        ),
+        ("3 hundred", "it mixes digits and words"),
+        ("342", "it is written in digits, not words"),
+    ],
+)
+def test_words_to_number_says_what_is_wrong(text, reason):
+    with pytest.raises(ValueError) as error:
+        words_to_number(text)
+    assert str(error.value).startswith(
+        f"text: expected a well-formed English number, got {text!r}: {reason}"
+    )
+
+
+def test_every_number_up_to_9999_reads_back():
+    assert all(words_to_number(number_to_words(n)) == n for n in range(10_000))

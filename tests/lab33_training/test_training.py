@@ -198,8 +198,84 @@ def test_directory_checkpoint(tmp_path):
 def test_corrupt_checkpoint(tmp_path):
     path = tmp_path / "bad.pt"
     path.write_bytes(b"not a checkpoint at all")
-    with pytest.raises(CheckpointError, match="is not a readable torch checkpoint"):
+    with pytest.raises(CheckpointError) as error:
         load_checkpoint(path)
+    assert str(error.value) == (
+        f"checkpoint: {str(path)!r} is not a checkpoint written by attention-lab (it could not be "
+        "read as one: it is a text file)"
+    )
+
+
+def _numpy_pickle(path):
+    import numpy as np
+
+    torch.save({"weights": np.zeros(3)}, path)  # a numpy array: not loadable with weights_only
+
+
+@pytest.mark.parametrize(
+    ("write", "reason"),
+    [
+        (lambda path: path.write_text("hello\n"), "it is a text file"),
+        (lambda path: path.write_bytes(b""), "the file is empty"),
+        (
+            lambda path: path.write_bytes(bytes(range(128, 256)) * 2),
+            "it is not in the file format torch.save writes",
+        ),
+        (_numpy_pickle, "it holds a Python object (numpy."),
+    ],
+)
+def test_unreadable_checkpoints_say_why_without_torchs_advice(tmp_path, write, reason):
+    path = tmp_path / "x.pt"
+    write(path)
+    with pytest.raises(CheckpointError) as error:
+        load_checkpoint(path)
+    message = str(error.value)
+    assert message.startswith(
+        f"checkpoint: {str(path)!r} is not a checkpoint written by attention-lab (it could not be read as one: {reason}"
+    )
+    assert "weights_only" not in message and "KeyError" not in message and "\n" not in message
+
+
+def test_a_checkpoint_cut_short_is_called_damaged(tmp_path):
+    whole, cut = tmp_path / "whole.pt", tmp_path / "cut.pt"
+    save_checkpoint(whole, {"step": 1, "model": {"w": torch.zeros(1000)}})
+    cut.write_bytes(whole.read_bytes()[:1000])
+    with pytest.raises(CheckpointError, match="the file is incomplete or damaged"):
+        load_checkpoint(cut)
+
+
+def test_checkpoint_paths_must_be_paths():
+    for call in (lambda: load_checkpoint(None), lambda: save_checkpoint(None, {"step": 1})):
+        with pytest.raises(
+            TypeError, match="^checkpoint: expected a path to a checkpoint file, got None$"
+        ):
+            call()
+
+
+def test_save_checkpoint_into_a_directory_leaves_nothing_behind(tmp_path):
+    target = tmp_path / "model.pt"
+    target.mkdir()
+    with pytest.raises(
+        IsADirectoryError, match="checkpoint: expected a file to write, got the directory"
+    ):
+        save_checkpoint(target, {"step": 1, "model": {"w": torch.zeros(500_000)}})
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.pt"]
+    assert list(target.iterdir()) == []
+
+
+def test_a_failed_save_removes_its_temporary_file_and_keeps_the_old_one(tmp_path, monkeypatch):
+    path = tmp_path / "model.pt"
+    save_checkpoint(path, {"step": 1, "model": {}})
+    before = path.read_bytes()
+
+    def failing_replace(src, dst):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("attention_lab.training.os.replace", failing_replace)
+    with pytest.raises(OSError, match="No space left on device"):
+        save_checkpoint(path, {"step": 2, "model": {"w": torch.zeros(500_000)}})
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.pt"]  # no model.pt.tmp
+    assert path.read_bytes() == before
 
 
 def test_foreign_checkpoint(tmp_path):

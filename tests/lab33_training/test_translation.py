@@ -204,6 +204,17 @@ def test_cli_train_then_resume(tmp_path):
     done = runner.invoke(app, [*args, "--steps", "2"])
     assert done.exit_code == 0, done.output
     assert "numbers 0..99" in done.output and "test exact match" in done.output
+    trained = path.read_bytes()
+    done = runner.invoke(app, [*args, "--steps", "3"])  # the same command again
+    assert done.exit_code == 2
+    assert (
+        f"--checkpoint: '{path}' exists already; pass --force to replace it, --resume {path} to "
+        "continue it, or another --checkpoint" in " ".join(done.output.split())
+    )
+    assert "training" not in done.output and path.read_bytes() == trained
+    done = runner.invoke(app, [*args, "--steps", "2", "--seed", "1", "--force"])
+    assert done.exit_code == 0, done.output
+    assert path.read_bytes() != trained and load_translator(path).steps == 2
     done = runner.invoke(
         app,
         [
@@ -240,3 +251,167 @@ def test_direction_follows_the_checkpoint():
     both = Translator(model, NumberTranslation(999, "both", test_size=10, valid_size=5))
     for text in ("702", "seven hundred and two"):  # either side is accepted
         assert isinstance(translate(both, text), str)
+
+
+@pytest.fixture
+def no_training(monkeypatch, tmp_path):
+    """Training fails the test: a bad option must end `train` before the first step."""
+
+    def must_not_train(*args, **kwargs):
+        raise AssertionError("training started despite a bad option")
+
+    monkeypatch.setattr(translation, "train_translator", must_not_train)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "adir").mkdir()
+
+
+def _text(result) -> str:
+    """The output on one line, without the frame typer draws around its errors."""
+    return " ".join(result.output.replace("│", " ").split())
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["--checkpoint", "adir"],
+            "'--checkpoint': expected a file path, got the directory 'adir'",
+        ),
+        (["--checkpoint", ""], "'--checkpoint': expected a file name"),
+        (["--checkpoint", "nodir/t.pt"], "'--checkpoint': the folder 'nodir' does not exist"),
+        (["--threads", "-1"], "Invalid value for '--threads'"),
+    ],
+)
+def test_cli_train_bad_option_is_refused_before_training(no_training, tmp_path, args, message):
+    done = runner.invoke(app, ["train", "--steps", "5", "--no-progress", *args])
+    assert done.exit_code == 2, done.output
+    assert message in _text(done)
+    assert sorted(p.name for p in tmp_path.rglob("*")) == ["adir"]  # no adir.tmp left behind
+
+
+def test_cli_train_resume_may_name_its_own_checkpoint_another_way(no_training, tmp_path):
+    """`--resume /abs/t.pt --checkpoint t.pt` continues the file: no refusal, on to loading it."""
+    resume = tmp_path / "t.pt"
+    resume.write_bytes(b"not a checkpoint")
+    done = runner.invoke(app, ["train", "--resume", str(resume), "--checkpoint", "t.pt"])
+    assert done.exit_code == 2  # the file is refused as a checkpoint, not as an existing file
+    assert "exists already" not in done.output and f"checkpoint: '{resume}'" in done.output
+    assert resume.read_bytes() == b"not a checkpoint"
+
+
+@pytest.mark.parametrize(
+    ("path", "message"),
+    [
+        ("nodir/p.png", "'--plot': the folder 'nodir' does not exist (create it first)"),
+        ("fig.xyz", "'--plot': expected a file ending in .png, .svg, .pdf, got 'fig.xyz'"),
+        ("adir", "'--plot': expected a file path, got the directory 'adir'"),
+    ],
+)
+def test_cli_translate_bad_plot_path(trained, tmp_path, monkeypatch, path, message):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "adir").mkdir()
+    done = runner.invoke(app, ["translate", str(trained[2]), "seven", "--plot", path])
+    assert done.exit_code == 2, done.output
+    assert message in _text(done)
+    assert sorted(p.name for p in tmp_path.rglob("*")) == ["adir"]
+
+
+def test_cli_translate_shows_checkpoint_errors_as_they_are(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    done = runner.invoke(app, ["translate", "[/x].pt", "seven"])  # brackets are not markup
+    assert done.exit_code == 2 and "'[/x].pt' does not exist" in _text(done)
+    (tmp_path / "text.pt").write_text("hello")
+    torch.save(torch.nn.Linear(2, 2), tmp_path / "module.pt")  # a torch file, not a checkpoint
+    for name in ("text.pt", "module.pt"):
+        done = runner.invoke(app, ["translate", name, "seven"])
+        assert done.exit_code == 2, done.output
+        assert done.output.startswith(f"error: checkpoint: '{name}'")
+        assert "\x1b" not in done.output  # no raw terminal codes from torch's message
+
+
+def _untrained(max_number: int = 9999, direction: str = "words-to-digits"):
+    from attention_lab.experiments.translation import Translator
+    from attention_lab.tasks.numbers import NumberTranslation
+
+    task = NumberTranslation(max_number, direction, test_size=10, valid_size=5)
+    return Translator(translation.build_model(QUICK, 0), task)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("and", "'and' alone is not a number"),
+        ("hundred hundred", "'hundred' must follow one of one..nine, e.g. 'three hundred'"),
+        ("seven hundred and", "ends with 'and'.*did you mean 'seven hundred'\\?"),
+        ("seven hundred two", "did you mean 'seven hundred and two'\\?"),
+        ("seven seven", "'seven' cannot be followed by 'seven'"),
+        ("7 hundred", "mixes digits and words"),
+        ("zero and five", "'zero' is a number on its own"),
+    ],
+)
+def test_malformed_number_words_are_refused_before_the_model_runs(text, message, monkeypatch):
+    def must_not_decode(*args, **kwargs):
+        raise AssertionError("the model was asked to translate a malformed number")
+
+    monkeypatch.setattr(translation, "_decode", must_not_decode)
+    translator = _untrained()
+    with pytest.raises(
+        ValueError, match=f"text: expected a well-formed English number, got {text!r}: .*{message}"
+    ):
+        translate(translator, text)
+    with pytest.raises(ValueError, match=message):
+        cross_attention(translator, text)
+
+
+def test_every_number_the_task_writes_is_accepted():
+    from attention_lab.tasks.numbers import number_to_digits
+
+    to_digits, to_words = _untrained(), _untrained(direction="digits-to-words")
+    for n in range(10_000):
+        words = number_to_words(n)
+        assert translation._source_ids(to_digits, words).tolist() == to_digits.tokenizer.encode(
+            words
+        )
+        for digits in (str(n), number_to_digits(n)):
+            assert translation._source_ids(to_words, digits).tolist() == to_words.tokenizer.encode(
+                digits
+            )
+    assert translation._source_ids(to_words, "1,005").tolist() == to_words.tokenizer.encode("1005")
+
+
+def test_digits_with_leading_zeros_are_refused():
+    with pytest.raises(
+        ValueError, match="text: expected digits without leading zeros, got '007'; did you mean '7'"
+    ):
+        translate(_untrained(direction="digits-to-words"), "007")
+
+
+def test_entry_points_name_a_missing_translator_or_path(tmp_path):
+    with pytest.raises(TypeError) as error:
+        load_translator(None)
+    assert str(error.value) == "checkpoint: expected a path to a checkpoint file, got None"
+    for call in (
+        lambda: translate(None, "seven"),
+        lambda: cross_attention(None, "seven"),
+        lambda: exact_match(None, _untrained().task),
+    ):
+        with pytest.raises(
+            TypeError,
+            match=r"translator: expected a Translator \(from get_translator or load_translator\), got NoneType",
+        ):
+            call()
+    with pytest.raises(TypeError, match="dataset: expected a NumberTranslation .*got list"):
+        exact_match(_untrained(), [1, 2])
+    with pytest.raises(
+        TypeError, match=r"checkpoint: expected a path to a checkpoint file \(or None\), got int 5"
+    ):
+        get_translator(5)
+    with pytest.raises(TypeError, match="setup: expected a Setup .*got str"):
+        train_translator("quick")
+    with pytest.raises(TypeError, match="resume: expected a path to a checkpoint file, got int 3"):
+        train_translator(SMALL, resume=3)
+    with pytest.raises(
+        IsADirectoryError, match="checkpoint: expected a file to write, got the directory"
+    ):
+        train_translator(SMALL, checkpoint=tmp_path, progress=False)  # refused before training
+    assert list(tmp_path.iterdir()) == []

@@ -42,6 +42,7 @@ WRONG = {
     "non_finite_output": ("weighted_sum", wrong.weighted_sum_log_space),
     "wrong_values": ("weighted_sum", wrong.weighted_sum_relu),
     "not_attempted": ("qkv_projection", wrong.ProjectionUnfinished),
+    "wrong_target_kind": ("qkv_projection", wrong.projection_as_function),
 }
 
 # more wrong answers: the same misconception in other exercises or written another way
@@ -58,8 +59,12 @@ MORE = [
     ("padding_mask", wrong.padding_hard_coded_zero, "wrong_values"),
     ("qkv_projection", wrong.ProjectionWeightNotTransposed, "wrong_transpose"),
     ("attention_with_loops", wrong.sdpa_missing_scale, "missing_scale"),
-    ("multi_head_attention", wrong.sdpa_missing_scale, "raises_error"),
+    ("multi_head_attention", wrong.sdpa_missing_scale, "wrong_target_kind"),  # a function
     ("scaled_dot_product_attention", None, "not_attempted"),
+    ("qkv_projection", 5, "wrong_target_kind"),
+    ("qkv_projection", wrong.ProjectionNotAModule, "wrong_target_kind"),
+    ("attention_scores", wrong.ProjectionSwapped, "wrong_target_kind"),
+    ("causal_mask", "tril", "wrong_target_kind"),
 ]
 
 SEEDS = (0, 1, 2)
@@ -109,3 +114,12 @@ def test_fresh_inputs_every_call():
         for a, b in zip(first, exercise.cases(0))
         for name in a.inputs
     )
+
+
+def test_every_exercise_names_a_target_of_the_wrong_kind():
+    for exercise in EXERCISES.values():
+        assert "wrong_target_kind" in exercise.diagnoses, exercise.id
+        result = evaluate(exercise.id, 5, seed=0)
+        assert (result.passed, result.diagnosis) == (False, "wrong_target_kind"), exercise.id
+        kind = "a class (an nn.Module subclass)" if exercise.kind == "class" else "a function"
+        assert result.message == f"{exercise.target}: expected {kind}, got int 5."

@@ -54,6 +54,38 @@ def test_not_attempted_when_missing_or_placeholder(main):
     assert feedback.diagnosis == "not_attempted" and "Not attempted" in str(feedback)
 
 
+def _projection_as_function(x):
+    return x, x, x
+
+
+@pytest.mark.parametrize(
+    ("helper", "target", "value", "expected"),
+    [
+        ("q1", "QKVProjection", 5, "expected a class (an nn.Module subclass), got int 5"),
+        (
+            "q1",
+            "QKVProjection",
+            _projection_as_function,
+            "expected a class (an nn.Module subclass), got the function _projection_as_function",
+        ),
+        ("q2", "attention_scores", torch.nn.Linear, "expected a function, got the class Linear"),
+        ("q9", "MultiHeadAttention", "todo", "expected a class (an nn.Module subclass), got str"),
+    ],
+)
+def test_a_target_of_the_wrong_kind_gets_an_explanation_that_fits(
+    main, helper, target, value, expected
+):
+    main(target, value)
+    feedback = getattr(lab34, helper).check()
+    assert (feedback.passed, feedback.diagnosis) == (False, "wrong_target_kind")
+    text, page = str(feedback), feedback._repr_html_()
+    assert f"{target}: {expected}" in text
+    assert "Why: The name the exercise asks you to define holds the wrong kind of object" in text
+    assert "wrong kind of object" in page
+    for misleading in ("batch dimensions", "T_q != T_k", "transpose", "raised an error"):
+        assert misleading not in text and misleading not in page
+
+
 def test_the_librarys_own_function_does_not_count(main):
     main("scaled_dot_product_attention", library_sdpa)
     feedback = lab34.q5.check()

@@ -19,6 +19,7 @@ from attention_lab.exercises.runner import (
     INPUT_COPY_PREFIX,
     BadReturnValueError,
     ParameterMismatchError,
+    WrongTargetError,
     call_target,
 )
 
@@ -68,6 +69,7 @@ CHILD = textwrap.dedent(
         return q @ k.transpose(-2, -1)
     def attention_weights(scores):
         raise ValueError("not like this")
+    QKVProjection = 5
     '''
     namespace = {}
     exec(SUBMISSION, namespace)
@@ -90,7 +92,12 @@ def test_round_trip_in_a_process_without_attention_lab(tmp_path):
     shutil.copy(RUNNER, sandbox / "runner.py")
     (tmp_path / "child.py").write_text(CHILD)
     jobs, cases = [], []
-    for exercise_id in ("scaled_dot_product_attention", "attention_scores", "softmax"):
+    for exercise_id in (
+        "scaled_dot_product_attention",
+        "attention_scores",
+        "softmax",
+        "qkv_projection",
+    ):
         exercise = EXERCISES[exercise_id]
         for n, case in enumerate(exercise.cases(7)):
             stem = str(tmp_path / f"{exercise_id}-{n}")
@@ -127,6 +134,10 @@ def test_round_trip_in_a_process_without_attention_lab(tmp_path):
     assert combined["attention_scores"].diagnosis == "missing_scale"
     assert combined["softmax"].diagnosis == "raises_error"
     assert "ValueError: not like this" in combined["softmax"].message
+    assert combined["qkv_projection"].diagnosis == "wrong_target_kind"
+    assert combined["qkv_projection"].message.startswith(
+        "QKVProjection: expected a class (an nn.Module subclass), got int 5."
+    )
 
 
 def test_inputs_are_copied_and_reported_after_the_call():
@@ -165,9 +176,12 @@ def test_bad_return_values_and_targets():
     with pytest.raises(ValueError, match="call: expected kind 'function' or 'class', got 'method'"):
         call_target(len, {**call, "kind": "method"}, x)
     with pytest.raises(
-        TypeError, match=r"expected a class \(an nn.Module subclass\), got function"
+        WrongTargetError,
+        match=r"expected a class \(an nn.Module subclass\), got the function <lambda>",
     ):
         call_target(lambda: None, {"kind": "class", "args": [], "outputs": ["y"]}, {})
+    with pytest.raises(WrongTargetError, match="expected a function, got the class Linear"):
+        call_target(torch.nn.Linear, call, x)
 
 
 def test_class_targets_load_the_case_weights_strictly():
@@ -183,7 +197,9 @@ def test_class_targets_load_the_case_weights_strictly():
         "args": [],
         "outputs": ["y"],
     }
-    with pytest.raises(ParameterMismatchError, match="expected Plain to subclass torch.nn.Module"):
+    with pytest.raises(
+        WrongTargetError, match="got the class Plain, which does not subclass torch.nn.Module"
+    ):
         call_target(Plain, call, {"w.weight": torch.ones(2, 2)})
 
     class Wrong(torch.nn.Module):
@@ -213,6 +229,11 @@ def test_judge_maps_runner_errors_to_diagnoses():
     assert wrong.diagnosis == "wrong_parameters" and "W_q.weight" in wrong.message
     raised = exercise.judge(case, None, "RuntimeError: mat1 and mat2 shapes cannot be multiplied")
     assert raised.diagnosis == "raises_error" and "check every transpose" in raised.message
+    kind = exercise.judge(case, None, "WrongTargetError: expected a class, got int 5")
+    assert (kind.diagnosis, kind.message) == (
+        "wrong_target_kind",
+        "QKVProjection: expected a class, got int 5.",
+    )
 
 
 def test_tensor_subclasses_come_back_as_plain_tensors():

@@ -252,3 +252,74 @@ def test_a_folder_missing_a_file_says_which(tmp_path):
         shutil.copy(minilm_path() / name, tmp_path / name)
     with pytest.raises(FileNotFoundError, match=r"folder: expected model.safetensors in"):
         BertEncoder.from_pretrained(tmp_path)
+
+
+# --- the sentence functions' bad input -----------------------------------------------------------
+
+
+def test_swapped_model_and_tokenizer_are_named(minilm):
+    model, tokenizer = minilm
+    with pytest.raises(TypeError) as error:
+        sentence_embeddings(tokenizer, model, ["a"])
+    assert str(error.value) == (
+        "model: expected a BertEncoder (from load_minilm()), got BertTokenizer; call "
+        "sentence_embeddings(model, tokenizer, sentences)"
+    )
+    with pytest.raises(TypeError) as error:
+        sentence_attention(tokenizer, model, "a")
+    assert str(error.value) == (
+        "model: expected a BertEncoder (from load_minilm()), got BertTokenizer; call "
+        "sentence_attention(model, tokenizer, text)"
+    )
+    with pytest.raises(TypeError, match="tokenizer: expected a BertTokenizer .*got tuple"):
+        sentence_embeddings(model, minilm, "a")
+
+
+@pytest.mark.parametrize(
+    ("sentences", "kwargs", "error", "message"),
+    [
+        ([], {}, ValueError, "sentences: expected at least one sentence, got an empty list"),
+        (
+            ["fine", 3],
+            {},
+            TypeError,
+            "sentences: expected a str or a list of str, got int at index 1",
+        ),
+        (
+            ["fine", " "],
+            {},
+            ValueError,
+            "sentences: expected non-empty sentences, got ' ' at index 1",
+        ),
+        (None, {}, TypeError, "sentences: expected a str or a list of str, got NoneType"),
+        (
+            "fine",
+            {"max_len": 1000},
+            ValueError,
+            r"max_len: expected an int between 3 and 512 .*got 1000",
+        ),
+    ],
+)
+def test_sentence_embeddings_bad_input(minilm, sentences, kwargs, error, message):
+    with pytest.raises(error, match=message):
+        sentence_embeddings(*minilm, sentences, **kwargs)
+
+
+def test_sentence_attention_takes_one_sentence(minilm):
+    with pytest.raises(
+        TypeError, match=r"text: expected one sentence \(a str\), got list \(call it once per"
+    ):
+        sentence_attention(*minilm, ["a", "b"])
+
+
+def test_mean_pooling_bad_input(minilm):
+    model, tokenizer = minilm
+    batch = tokenizer(["a cat", "a dog sat"])
+    out = model(batch.input_ids, batch.attention_mask)
+    with pytest.raises(TypeError, match="last_hidden_state: expected a tensor, got BertOutput; "
+                       "pass output.last_hidden_state"):  # fmt: skip
+        mean_pooling(out, batch.attention_mask)
+    with pytest.raises(ValueError, match=r"attention_mask: expected shape \(B, T\) = \(2, 5\)"):
+        mean_pooling(out.last_hidden_state, batch.attention_mask[:, :3])
+    with pytest.raises(TypeError, match="attention_mask: expected a tensor, got list"):
+        mean_pooling(out.last_hidden_state, [[1, 1]])

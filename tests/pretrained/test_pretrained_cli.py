@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -123,9 +124,72 @@ def test_explore_bad_checkpoint_fails_fast(tmp_path):
     junk = tmp_path / "junk.pt"
     junk.write_text("not a checkpoint")
     result = runner.invoke(app, ["explore", "--no-open", "--port", "0", "--checkpoint", str(junk)])
-    assert result.exit_code == 2 and "is not a readable torch checkpoint" in " ".join(
-        result.output.split()
+    assert result.exit_code == 2 and re.search(
+        r"is not a readable torch checkpoint|not a checkpoint written by attention-lab",
+        " ".join(result.output.split()),
     )
+
+
+@pytest.fixture
+def no_model(monkeypatch, tmp_path):
+    """Loading MiniLM fails the test: a bad option must end the command before the model loads."""
+    import attention_lab.nn.bert
+
+    def must_not_load():
+        raise AssertionError("MiniLM was loaded despite a bad option")
+
+    monkeypatch.setattr(attention_lab.nn.bert, "load_minilm", must_not_load)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "adir").mkdir()
+
+
+def _text(result) -> str:
+    """The output on one line, without the frame typer draws around its errors."""
+    return " ".join(result.output.replace("│", " ").split())
+
+
+@pytest.mark.parametrize(
+    ("path", "message"),
+    [
+        ("nodir/s.json", "'--json': the folder 'nodir' does not exist (create it first)"),
+        ("adir", "'--json': expected a file path, got the directory 'adir'"),
+    ],
+)
+def test_similarity_bad_json_path_is_refused_before_loading(no_model, tmp_path, path, message):
+    result = runner.invoke(app, ["similarity", "a cat", "a dog", "--json", path])
+    assert result.exit_code == 2, result.output
+    assert message in _text(result)
+    assert sorted(p.name for p in tmp_path.rglob("*")) == ["adir"]
+
+
+@pytest.mark.parametrize(
+    ("path", "message"),
+    [
+        ("nodir/a.png", "the folder 'nodir' does not exist (create it first)"),
+        ("a.xyz", "expected a file ending in .png, .svg, .pdf, got 'a.xyz'"),
+        ("adir", "expected a file path, got the directory 'adir'"),
+        ("", "expected a file name"),
+    ],
+)
+def test_attention_bad_output_is_refused_before_loading(no_model, tmp_path, path, message):
+    result = runner.invoke(app, ["attention", "the cat sat", "-o", path])
+    assert result.exit_code == 2, result.output
+    assert "Invalid value for '--output' / '-o'" in _text(result) and message in _text(result)
+    assert "wrote" not in result.output
+    assert sorted(p.name for p in tmp_path.rglob("*")) == ["adir"]  # no adir.png, no .png
+
+
+@pytest.mark.parametrize("port", ["-1", "70000"])
+def test_explore_port_out_of_range_is_a_clean_error(monkeypatch, port):
+    import attention_lab.explorer
+
+    def must_not_start(**kwargs):
+        raise AssertionError("the explorer started on an impossible port")
+
+    monkeypatch.setattr(attention_lab.explorer, "make_server", must_not_start)
+    result = runner.invoke(app, ["explore", "--no-open", "--port", port])
+    assert result.exit_code == 2, result.output
+    assert "Invalid value for '--port'" in _text(result)
 
 
 def test_explore_serves_until_stopped():

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import yaml
 
+from attention_lab.course.files import Written, check_folder, write_files
 from attention_lab.course.objectives import objectives as course_objectives
 
 
@@ -189,18 +190,19 @@ def parse_rubric_csv(text: str) -> dict[str, list[Criterion]]:
     return rubrics
 
 
-def write_assignment(out_dir: Path) -> list[Path]:
-    """Write assignment.md, rubric.csv and submission_template.md into `out_dir`."""
+def write_assignment(out_dir: Path, *, force: bool = False) -> Written:
+    """Write assignment.md, rubric.csv and submission_template.md into `out_dir`.
+
+    A file there that differs from the fresh copy (an instructor's edits) is kept unless `force`
+    is set; `Written.kept` lists it.
+    """
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    files = {
-        "assignment.md": assignment_markdown(),
-        "rubric.csv": rubric_csv(),
-        "submission_template.md": submission_template(),
-    }
-    paths = []
-    for name, text in files.items():
-        path = out_dir / name
-        path.write_text(text, encoding="utf-8", newline="")
-        paths.append(path)
-    return paths
+    check_folder("out", out_dir)
+    return write_files(
+        {
+            out_dir / "assignment.md": assignment_markdown(),
+            out_dir / "rubric.csv": rubric_csv(),
+            out_dir / "submission_template.md": submission_template(),
+        },
+        force=force,
+    )

@@ -18,6 +18,7 @@ from attention_lab.assessment.gift import parse_gift, to_gift
 from attention_lab.assessment.jupyterquiz import parse_jupyterquiz, to_jupyterquiz
 from attention_lab.assessment.qti import parse_qti, to_qti, to_text2qti
 from attention_lab.assessment.schema import Question
+from attention_lab.course.files import write_atomic
 
 FORMATS = ("gift", "qti", "json")
 
@@ -35,17 +36,16 @@ __all__ = [
 
 
 def export_questions(fmt: str, out: Path, questions: Sequence[Question] | None = None) -> Path:
-    """Write the bank (or `questions`) to `out` in `fmt` (gift, qti or json)."""
+    """Write the bank (or `questions`) to `out` in `fmt` (gift, qti or json), in one step."""
     from attention_lab.assessment.bank import load_questions
 
     if fmt not in FORMATS:
         raise ValueError(f"format: expected one of {FORMATS}, got {fmt!r}")
     questions = list(questions) if questions is not None else load_questions()
-    out = Path(out)
     if fmt == "gift":
-        out.write_text(to_gift(questions), encoding="utf-8")
+        data: str | bytes = to_gift(questions)
     elif fmt == "qti":
-        out.write_bytes(to_qti(questions))
+        data = to_qti(questions)
     else:
-        out.write_text(json.dumps(to_jupyterquiz(questions), indent=1, ensure_ascii=False), "utf-8")
-    return out
+        data = json.dumps(to_jupyterquiz(questions), indent=1, ensure_ascii=False)
+    return write_atomic(Path(out), data)

@@ -11,10 +11,8 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import random
 import re
-import tempfile
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -22,6 +20,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from attention_lab.assessment.schema import Question
+from attention_lab.course.files import write_atomic
 
 ANSWERS_FORMAT = "attention-lab-quiz-answers/1"
 
@@ -174,12 +173,32 @@ class AnswerSheet:
         }
 
     def save(self, path: Path) -> None:
+        """Write the sheet to `path` in one step, readable like any file the learner writes."""
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(self.to_dict(), f, indent=1)
-        os.replace(tmp, path)
+        write_atomic(path, json.dumps(self.to_dict(), indent=1))
+
+    @classmethod
+    def load(cls, path: Path) -> AnswerSheet:
+        """The sheet saved in `path`, to answer more questions into it; ValueError if malformed."""
+        path = Path(path)
+        data = _read_answers_file(path)
+        answers: dict[str, dict] = {}
+        for qid, entry in data["answers"].items():
+            if not (
+                isinstance(entry, dict)
+                and all(_is_number(entry.get(key)) for key in ("score", "points"))
+            ):
+                # continuing would drop or miscount it: better to leave the file alone
+                raise ValueError(f"{path.name}: answer {qid!r} lacks a numeric score and points")
+            answers[str(qid)] = entry
+        return cls(
+            learner=str(data.get("learner") or path.stem),
+            path=path,
+            mode=str(data.get("mode") or "practice"),
+            started=str(data.get("started") or _now()),
+            answers=answers,
+        )
 
     @property
     def score(self) -> float:
@@ -188,19 +207,30 @@ class AnswerSheet:
 
 def read_answer_sheet(path: Path) -> tuple[str, dict[str, object]]:
     """(learner, {question_id: response}) from an answers file; ValueError if malformed."""
-    try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise ValueError(f"{Path(path).name}: not a JSON answers file ({error})") from None
-    if not isinstance(data, dict) or data.get("format") != ANSWERS_FORMAT:
-        raise ValueError(f"{Path(path).name}: expected format {ANSWERS_FORMAT!r}")
-    answers = data.get("answers")
-    if not isinstance(answers, dict):
-        raise ValueError(f"{Path(path).name}: 'answers' must be a mapping")
+    data = _read_answers_file(Path(path))
     learner = str(data.get("learner") or Path(path).stem)
     return learner, {
-        str(qid): entry.get("response") for qid, entry in answers.items() if isinstance(entry, dict)
+        str(qid): entry.get("response")
+        for qid, entry in data["answers"].items()
+        if isinstance(entry, dict)
     }
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _read_answers_file(path: Path) -> dict:
+    """The JSON of an answers file, with its format and 'answers' mapping checked."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ValueError(f"{path.name}: not a JSON answers file ({error})") from None
+    if not isinstance(data, dict) or data.get("format") != ANSWERS_FORMAT:
+        raise ValueError(f"{path.name}: expected format {ANSWERS_FORMAT!r}")
+    if not isinstance(data.get("answers"), dict):
+        raise ValueError(f"{path.name}: 'answers' must be a mapping")
+    return data
 
 
 def grade_answers_dir(
@@ -210,7 +240,8 @@ def grade_answers_dir(
 
     One row per file: learner, file, status, one score column per question, total, max,
     answered. Scores are recomputed from the bank; unreadable files get a row with status
-    'invalid'. Returns the rows (header first).
+    'invalid'. A folder without answers files is refused (ValueError) before anything is
+    written. Returns the rows (header first).
     """
     from attention_lab.assessment.bank import load_questions
     from attention_lab.assessment.grader.report import write_csv_atomic
@@ -218,12 +249,20 @@ def grade_answers_dir(
     answers_dir = Path(answers_dir)
     if not answers_dir.is_dir():
         raise ValueError(f"answers_dir: expected a directory, got {str(answers_dir)!r}")
+    paths = sorted(answers_dir.glob("*.json"))
+    if not paths:
+        # an empty gradebook would hide the likely mistake: the wrong folder
+        raise ValueError(
+            f"answers_dir: no answers files (*.json) in '{answers_dir}'; is it the right folder?"
+        )
+    if Path(out).is_dir():
+        raise ValueError(f"out: expected a file path for the gradebook, got the directory {out}")
     questions = list(questions) if questions is not None else load_questions()
     maximum = round(sum(q.points for q in questions), 4)
     rows: list[list[object]] = [
         ["learner", "file", "status", *(q.id for q in questions), "total", "max", "answered"]
     ]
-    for path in sorted(answers_dir.glob("*.json")):
+    for path in paths:
         try:
             learner, responses = read_answer_sheet(path)
         except (OSError, ValueError) as error:

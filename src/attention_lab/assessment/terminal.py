@@ -65,23 +65,38 @@ def run_terminal_quiz(
     objectives: Sequence[str] | None = None,
     seed: int | None = None,
     limit: int | None = None,
+    restart: bool = False,
     console: Console | None = None,
 ) -> AnswerSheet:
-    """Ask the questions one by one; return the answer sheet (also saved to `answers_path`)."""
+    """Ask the questions one by one; return the answer sheet (also saved to `answers_path`).
+
+    If `answers_path` already holds this learner's answers, the quiz resumes: their answers are
+    kept and the questions they answered are not asked again (`limit` counts the new ones).
+    `restart` starts a fresh sheet instead, which replaces the file at the first answer. A file
+    that is not an answers file, or holds another learner's answers, is refused (ValueError)
+    before any question is asked.
+    """
     from attention_lab.assessment.bank import load_questions
 
     console = console or Console()
     rng = random.Random(seed)
-    questions = shuffled(load_questions(objectives), rng)[:limit]
-    sheet = AnswerSheet(learner=learner, path=Path(answers_path))
-    console.print(
-        Panel(
-            f"Practice quiz: {len(questions)} questions. Each answer is checked at once and saved "
-            f"to {answers_path}.\nOfficial grades come from your instructor's LMS quiz and the "
-            "batch grader.",
-            title="Module 3 quiz",
-        )
+    answers_path = Path(answers_path)
+    questions = shuffled(load_questions(objectives), rng)
+    sheet = _open_sheet(learner, answers_path, restart=restart)
+    earlier = len(sheet.answers)
+    questions = [q for q in questions if q.id not in sheet.answers][:limit]
+    intro = (
+        f"Practice quiz: {len(questions)} questions. Each answer is checked at once and saved "
+        f"to {answers_path}."
     )
+    if earlier:
+        intro += (
+            f"\nResuming: {earlier} answers from an earlier session are kept in that file and "
+            "those questions are skipped (start over with --restart)."
+        )
+    intro += "\nOfficial grades come from your instructor's LMS quiz and the batch grader."
+    if questions:
+        console.print(Panel(intro, title="Module 3 quiz"))
     for number, question in enumerate(questions, 1):
         console.rule(
             f"Question {number} of {len(questions)} · objectives {', '.join(question.objectives)}"
@@ -102,8 +117,35 @@ def run_terminal_quiz(
             style, verdict = "red", "Not quite."
         console.print(f"[{style}]{verdict}[/{style}] {feedback.message}", highlight=False)
         console.print(f"[dim]Why: {' '.join(feedback.explanation.split())}[/dim]", highlight=False)
-    total = sum(q.points for q in questions)
-    console.print(
-        Panel(f"Score: {sheet.score:g} / {total:g}. Answers saved to {answers_path}.", title="Done")
-    )
+    total = sum(float(a["points"]) for a in sheet.answers.values())
+    score = f"Score: {sheet.score:g} / {total:g}"
+    if earlier and questions:
+        score += f" ({earlier} of the {len(sheet.answers)} answers from the earlier session)"
+    if questions:
+        done = f"{score}. Answers saved to {answers_path}."
+    else:
+        done = (
+            f"Every question of this quiz is answered already in {answers_path}. {score}.\n"
+            "Start over with --restart, or save to another file with --out NEW.json."
+        )
+    console.print(Panel(done, title="Done"))
+    return sheet
+
+
+def _open_sheet(learner: str, path: Path, *, restart: bool) -> AnswerSheet:
+    """A fresh sheet, or the learner's sheet saved in `path` by an earlier session."""
+    if restart or not path.exists():
+        return AnswerSheet(learner=learner, path=path)
+    ways_out = "save to another file with --out NEW.json, or start over with --restart"
+    try:
+        sheet = AnswerSheet.load(path)
+    except (OSError, ValueError) as error:
+        raise ValueError(
+            f"--out: '{path}' exists and is not a quiz answers file ({error}); {ways_out}"
+        ) from None
+    if sheet.learner != learner:
+        raise ValueError(
+            f"--out: '{path}' holds the answers of {sheet.learner!r} "
+            f"({len(sheet.answers)} answers), not of {learner!r}; {ways_out}"
+        )
     return sheet

@@ -1,10 +1,10 @@
 """`attention-lab quiz ...`, `attention-lab assignment` and `attention-lab grade`.
 
-attention-lab quiz [--objective 3.2] [--learner ada] [--out answers.json]   take (default)
+attention-lab quiz [--objective 3.2] [--learner ada] [--out answers.json] [--restart]  (take)
 attention-lab quiz grade ANSWERS_DIR --out gradebook.csv
 attention-lab quiz export --format gift|qti|json --out FILE
 attention-lab quiz html --out quiz.html
-attention-lab assignment --out DIR
+attention-lab assignment --out DIR [--force]
 attention-lab grade SUBMISSIONS_DIR --out gradebook.csv [--feedback DIR] [--timeout S]
                     [--memory MB] [--jobs N]
 """
@@ -16,6 +16,8 @@ from pathlib import Path
 import typer
 from rich.console import Console
 from rich.table import Table
+
+from attention_lab.cli._paths import check_output_file, output_file, output_folder
 
 quiz_app = typer.Typer(
     help="The Module 3 quiz: take it (practice), grade answer files, export it to an LMS.",
@@ -40,9 +42,18 @@ _OBJECTIVE = typer.Option(
     None, "--objective", "-o", help="Only questions for this objective (3.2.4) or topic (3.2)."
 )
 _LEARNER = typer.Option("anonymous", "--learner", help="Your name or id.")
-_OUT = typer.Option(None, "--out", help="Answers file (default: quiz-answers-LEARNER.json).")
+_OUT = typer.Option(
+    None,
+    "--out",
+    callback=output_file,
+    help="Answers file (default: quiz-answers-LEARNER.json). If it holds your answers from an "
+    "earlier session, the quiz resumes: answered questions are skipped.",
+)
 _SEED = typer.Option(None, "--seed", help="Shuffle seed (default: random).")
 _LIMIT = typer.Option(None, "--limit", min=1, help="Ask at most this many.")
+_RESTART = typer.Option(
+    False, "--restart", help="Start over: the answers file is replaced at the first answer."
+)
 
 
 @quiz_app.callback()
@@ -53,11 +64,12 @@ def quiz(
     out: Path | None = _OUT,
     seed: int | None = _SEED,
     limit: int | None = _LIMIT,
+    restart: bool = _RESTART,
 ) -> None:
     """Take the practice quiz in the terminal (the default command)."""
     if ctx.invoked_subcommand is not None:
         return
-    take(objective=objective, learner=learner, out=out, seed=seed, limit=limit)
+    take(objective=objective, learner=learner, out=out, seed=seed, limit=limit, restart=restart)
 
 
 @quiz_app.command("take")
@@ -67,14 +79,28 @@ def take(
     out: Path | None = _OUT,
     seed: int | None = _SEED,
     limit: int | None = _LIMIT,
+    restart: bool = _RESTART,
 ) -> None:
-    """Take the practice quiz in the terminal; answers are saved after each question."""
+    """Take the practice quiz in the terminal; answers are saved after each question.
+
+    Run it again with the same answers file to go on where you stopped.
+    """
     from attention_lab.assessment.terminal import run_terminal_quiz
 
     safe = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in learner) or "anonymous"
     path = out or Path(f"quiz-answers-{safe}.json")
     try:
-        run_terminal_quiz(learner, path, objectives=objective or None, seed=seed, limit=limit)
+        check_output_file(path)  # the default name too, before the first question
+        run_terminal_quiz(
+            learner,
+            path,
+            objectives=objective or None,
+            seed=seed,
+            limit=limit,
+            restart=restart,
+        )
+    except typer.BadParameter as error:
+        _fail(f"--out: {error.message}")
     except ValueError as error:
         _fail(str(error))
 
@@ -82,7 +108,7 @@ def take(
 @quiz_app.command("grade")
 def grade_answers(
     answers_dir: Path = typer.Argument(..., help="Folder of answers files (*.json)."),
-    out: Path = typer.Option(..., "--out", help="Gradebook CSV to write."),
+    out: Path = typer.Option(..., "--out", callback=output_file, help="Gradebook CSV to write."),
 ) -> None:
     """Grade a folder of quiz answer files: one row per learner, per-question scores, total."""
     from attention_lab.assessment.scoring import grade_answers_dir
@@ -112,7 +138,7 @@ def export(
     fmt: str = typer.Option(
         ..., "--format", help="gift (Moodle), qti (Canvas zip) or json (jupyterquiz)."
     ),
-    out: Path = typer.Option(..., "--out", help="File to write."),
+    out: Path = typer.Option(..., "--out", callback=output_file, help="File to write."),
     objective: list[str] = typer.Option(
         None, "--objective", "-o", help="Only these objectives/topics."
     ),
@@ -131,7 +157,7 @@ def export(
 
 @quiz_app.command("html")
 def html_page(
-    out: Path = typer.Option(..., "--out", help="HTML file to write."),
+    out: Path = typer.Option(..., "--out", callback=output_file, help="HTML file to write."),
     objective: list[str] = typer.Option(
         None, "--objective", "-o", help="Only these objectives/topics."
     ),
@@ -139,34 +165,46 @@ def html_page(
     """Write the self-contained practice quiz page (works offline, from file://)."""
     from attention_lab.assessment.bank import load_questions
     from attention_lab.assessment.html import quiz_html
+    from attention_lab.course.files import write_atomic
 
     try:
         page = quiz_html(load_questions(objective or None))
     except ValueError as error:
         _fail(str(error))
-    out.write_text(page, encoding="utf-8")
+    write_atomic(out, page)
     Console().print(f"wrote {out}")
 
 
 def assignment(
-    out: Path = typer.Option(Path("assignment"), "--out", help="Folder to write into."),
+    out: Path = typer.Option(
+        Path("assignment"), "--out", callback=output_folder, help="Folder to write into."
+    ),
+    force: bool = typer.Option(
+        False, "--force", help="Replace files that differ from a fresh copy (your edits)."
+    ),
 ) -> None:
-    """Write the written assignment (Markdown), its rubric (CSV) and a submission template."""
+    """Write the written assignment (Markdown), its rubric (CSV) and a submission template.
+
+    Run again, it writes only missing files: one you edited is kept unless --force is given.
+    """
     from attention_lab.assessment.assignment import write_assignment
 
-    for path in write_assignment(out):
-        Console().print(f"wrote {path}")
+    console = Console(soft_wrap=True)  # paths stay whole, to be copied
+    for line in write_assignment(out, force=force).summary():
+        console.print(line, highlight=False, markup=False)
 
 
 def grade(
     submissions_dir: Path = typer.Argument(..., help="Folder of .py / .ipynb submissions."),
-    out: Path = typer.Option(..., "--out", help="Gradebook CSV to write (atomically)."),
+    out: Path = typer.Option(
+        ..., "--out", callback=output_file, help="Gradebook CSV to write (atomically)."
+    ),
     feedback: Path | None = typer.Option(
-        None, "--feedback", help="Folder for per-student feedback."
+        None, "--feedback", callback=output_folder, help="Folder for per-student feedback."
     ),
     timeout: float = typer.Option(60.0, "--timeout", help="Wall-clock seconds per submission."),
     memory: int = typer.Option(2048, "--memory", help="Address-space limit per submission, MB."),
-    jobs: int = typer.Option(2, "--jobs", help="Submissions graded in parallel."),
+    jobs: int = typer.Option(2, "--jobs", min=1, help="Submissions graded in parallel."),
     seed: int = typer.Option(0, "--seed", help="Seed of the test cases."),
     isolation: str = typer.Option(
         "auto", "--isolation", help="auto (namespaces where possible), namespace or basic."

@@ -8,6 +8,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from attention_lab.cli._paths import output_folder
+
 console = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
 
@@ -19,8 +21,23 @@ def register(app: typer.Typer) -> None:
     app.command("coverage")(coverage)
 
 
+def _site_folder(value: Path | None) -> Path | None:
+    """Callback: a folder the build makes, with its parents, if absent; no file in the way."""
+    from attention_lab.course.files import check_folder
+
+    if value is None:
+        return None
+    try:
+        check_folder("folder", value)
+    except ValueError as error:
+        raise typer.BadParameter(str(error).removeprefix("folder: ")) from None
+    return value
+
+
 def build(
-    out: Path = typer.Option(Path("_build/course"), "--out", help="Folder of the built site."),
+    out: Path = typer.Option(
+        Path("_build/course"), "--out", callback=_site_folder, help="Folder of the built site."
+    ),
     lessons: Path = typer.Option(
         Path("lessons"), "--lessons", help="Folder of NN_slug.py lessons."
     ),
@@ -32,7 +49,10 @@ def build(
         False, "--rerun", help="Execute every lesson again (clear the cache)."
     ),
     cache_dir: Path | None = typer.Option(
-        None, "--cache-dir", help="Executed-lesson cache (default: a hidden folder next to --out)."
+        None,
+        "--cache-dir",
+        callback=_site_folder,
+        help="Executed-lesson cache (default: a hidden folder next to --out).",
     ),
 ) -> None:
     """Execute the lessons (unchanged ones come from the cache) and build the course site."""
@@ -98,25 +118,33 @@ def serve(
 
 
 def notebooks(
-    out: Path = typer.Option(..., "--out", help="Folder for the .ipynb notebooks."),
+    out: Path = typer.Option(
+        ..., "--out", callback=output_folder, help="Folder for the .ipynb notebooks."
+    ),
     solutions: bool = typer.Option(
         False, "--solutions", help="Also write solution copies into OUT/solutions/."
     ),
     lessons: Path = typer.Option(
         Path("lessons"), "--lessons", help="Folder of NN_slug.py lessons."
     ),
+    force: bool = typer.Option(
+        False, "--force", help="Replace notebooks that differ from a fresh copy (your work)."
+    ),
 ) -> None:
-    """Write the learners' notebooks (exercise solutions removed), and optionally the solutions."""
+    """Write the learners' notebooks (exercise solutions removed), and optionally the solutions.
+
+    Run again, it writes only new notebooks: one you worked in is kept unless --force is given.
+    """
     from attention_lab.course.lessons import LessonError
     from attention_lab.course.notebooks import write_notebooks
 
     try:
-        written = write_notebooks(lessons, out, solutions=solutions)
+        done = write_notebooks(lessons, out, solutions=solutions, force=force)
     except LessonError as error:
         err.print(f"[red]notebooks failed:[/red] {error}")
         raise typer.Exit(1) from None
-    for path in written:
-        console.print(f"wrote {path}")
+    for line in done.summary():
+        console.print(line, highlight=False, markup=False)
     console.print(f"open them with:  jupyter lab {out}")
 
 

@@ -5,11 +5,14 @@ from __future__ import annotations
 import inspect
 import json
 from pathlib import Path
+from typing import NoReturn
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
+from attention_lab.cli._paths import figure_file, output_file
 from attention_lab.experiments import EXPERIMENTS, get_experiment
 
 
@@ -32,15 +35,23 @@ def run(
     seed: int = typer.Option(
         0, "--seed", help="Random seed; the same seed gives the same numbers."
     ),
-    json_path: Path | None = typer.Option(None, "--json", help="Write the result as JSON here."),
+    json_path: Path | None = typer.Option(
+        None, "--json", callback=output_file, help="Write the result as JSON here."
+    ),
     plot_path: Path | None = typer.Option(
-        None, "--plot", help="Write the figure here (png/svg/pdf)."
+        None, "--plot", callback=figure_file, help="Write the figure here (png/svg/pdf)."
     ),
     checkpoint: Path | None = typer.Option(
-        None, "--checkpoint", help="Where to save the trained model (experiments that train one)."
+        None,
+        "--checkpoint",
+        callback=output_file,
+        help="Where to save the trained model (experiments that train one).",
+    ),
+    force: bool = typer.Option(
+        False, "--force", help="Replace an existing --checkpoint file with the new model."
     ),
     threads: int = typer.Option(
-        1, "--threads", help="torch CPU threads (1 is fair on a shared box)."
+        1, "--threads", min=1, help="torch CPU threads (1 is fair on a shared box)."
     ),
 ) -> None:
     """Run experiment NAME and report what it measured."""
@@ -50,22 +61,31 @@ def run(
     try:
         fn = get_experiment(name)
     except ValueError as error:
-        console.print(f"[red]error:[/red] {error}")
-        raise typer.Exit(2) from None
-    torch.set_num_threads(threads)
+        _fail(str(error))
     kwargs: dict[str, object] = {"quick": quick, "seed": seed}
     if checkpoint is not None:
         if "checkpoint" not in inspect.signature(fn).parameters:
-            console.print(f"[red]error:[/red] experiment {name!r} trains no model to checkpoint")
-            raise typer.Exit(2)
+            _fail(f"experiment {name!r} trains no model to checkpoint")
+        if checkpoint.exists() and not force:
+            _fail(
+                f"--checkpoint: '{checkpoint}' exists already; pass --force to replace it with a "
+                f"newly trained model, or another --checkpoint"
+            )
         kwargs["checkpoint"] = checkpoint
+    torch.set_num_threads(threads)
     result = fn(**kwargs)
     data = result.to_dict()
     console.print_json(json.dumps(data))
     if json_path is not None:
         result.to_json(json_path)
-        console.print(f"wrote {json_path}")
+        console.print(f"wrote {json_path}", markup=False, highlight=False)
     if plot_path is not None:
         figure = result.plot()
         figure.savefig(plot_path, dpi=120, bbox_inches="tight")
-        console.print(f"wrote {plot_path}")
+        console.print(f"wrote {plot_path}", markup=False, highlight=False)
+
+
+def _fail(message: str) -> NoReturn:
+    """Print ``message`` as the learner's error message (exit code 2, no traceback)."""
+    Console().print(f"[red]error:[/red] {escape(message)}", highlight=False, soft_wrap=True)
+    raise typer.Exit(2)

@@ -8,7 +8,10 @@ from pathlib import Path
 import numpy as np
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
+
+from attention_lab.cli._paths import output_file
 
 
 def register(app: typer.Typer) -> None:
@@ -35,9 +38,14 @@ def handcalc(
     d_model: int = typer.Option(4, "--d-model", help="Width of each token vector (2 to 5)."),
     d_k: int | None = typer.Option(None, "--d-k", help="Width of Q, K, V (default: d_model)."),
     decimals: int = typer.Option(2, "--decimals", help="Decimals for softmax weights and output."),
-    json_path: Path | None = typer.Option(None, "--json", help="Write problem and solution here."),
+    json_path: Path | None = typer.Option(
+        None, "--json", callback=output_file, help="Write problem and solution here."
+    ),
     worksheet: Path | None = typer.Option(
-        None, "--worksheet", help="Write a printable HTML worksheet (answer key on its own page)."
+        None,
+        "--worksheet",
+        callback=output_file,
+        help="Write a printable HTML worksheet (answer key on its own page).",
     ),
     solution: bool = typer.Option(
         True, "--solution/--no-solution", help="Print the worked solution after the problem."
@@ -50,7 +58,7 @@ def handcalc(
     try:
         p = generate_handcalc(seed, tokens=tokens, d_model=d_model, d_k=d_k, decimals=decimals)
     except (TypeError, ValueError) as error:
-        console.print(f"[red]error:[/red] {error}")
+        console.print(f"[red]error:[/red] {escape(str(error))}", highlight=False)
         raise typer.Exit(2) from None
     tok = list(p.tokens)
     model = [f"x{j + 1}" for j in range(p.d_model)]
@@ -83,7 +91,11 @@ def handcalc(
             console.print(_table(title, M, tok, cols, dec))
     if json_path is not None:
         json_path.write_text(json.dumps(p.to_dict(), indent=2) + "\n")
-        console.print(f"wrote {json_path}")
+        console.print(f"wrote {json_path}", markup=False, highlight=False)
     if worksheet is not None:
         worksheet.write_text(worksheet_html(p))
-        console.print(f"wrote {worksheet} (print it; the answer key starts on page 2)")
+        console.print(
+            f"wrote {worksheet} (print it; the answer key starts on page 2)",
+            markup=False,
+            highlight=False,
+        )

@@ -10,15 +10,19 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from attention_lab.cli._paths import output_file
+
 
 def register(app: typer.Typer) -> None:
     app.command("bench")(bench)
 
 
 def bench(
-    json_path: Path | None = typer.Option(None, "--json", help="Write every number measured here."),
+    json_path: Path | None = typer.Option(
+        None, "--json", callback=output_file, help="Write every number measured here."
+    ),
     quick: bool = typer.Option(False, "--quick", help="Fewer repeats (noisier, about a minute)."),
-    threads: int = typer.Option(1, "--threads", help="torch CPU threads."),
+    threads: int = typer.Option(1, "--threads", min=1, help="torch CPU threads."),
     translation: bool = typer.Option(
         False, "--translation", help="Also time the translator to 99% held-out exact match."
     ),
@@ -86,4 +90,4 @@ def bench(
         )
     if json_path is not None:
         json_path.write_text(json.dumps(results, indent=2) + "\n")
-        console.print(f"wrote {json_path}")
+        console.print(f"wrote {json_path}", markup=False, highlight=False)

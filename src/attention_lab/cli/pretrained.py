@@ -9,6 +9,9 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
+
+from attention_lab.cli._paths import figure_file, output_file
 
 console = Console()
 errors = Console(stderr=True)
@@ -21,7 +24,9 @@ def register(app: typer.Typer) -> None:
 
 
 def _fail(message: str, code: int = 2) -> typer.Exit:
-    errors.print(f"[red]error:[/red] {escape(message)}", highlight=False, soft_wrap=True)
+    # plain text, not markup (brackets in a path stay); torch's terminal codes are decoded
+    text = Text.assemble(("error:", "red"), " ", Text.from_ansi(message))
+    errors.print(text, highlight=False, soft_wrap=True)
     return typer.Exit(code)
 
 
@@ -39,7 +44,9 @@ def _load():
 
 def similarity(
     sentences: list[str] = typer.Argument(..., help="Two or more sentences, each in quotes."),
-    json_path: Path | None = typer.Option(None, "--json", help="Also write the matrix as JSON."),
+    json_path: Path | None = typer.Option(
+        None, "--json", callback=output_file, help="Also write the matrix as JSON."
+    ),
 ) -> None:
     """Cosine similarity of sentence embeddings (all-MiniLM-L6-v2 in our own encoder)."""
     from attention_lab.nn.bert import sentence_embeddings
@@ -75,14 +82,20 @@ def similarity(
         json_path.write_text(
             json.dumps({"sentences": sentences, "cosine": matrix.tolist()}, indent=2)
         )
-        console.print(f"wrote {json_path}", soft_wrap=True)
+        console.print(f"wrote {json_path}", soft_wrap=True, markup=False, highlight=False)
 
 
 def attention(
     sentence: str = typer.Argument(..., help="The sentence to look at, in quotes."),
     layer: int = typer.Option(0, "--layer", "-l", help="Layer, 0-5 (0 = closest to the input)."),
     head: int = typer.Option(0, "--head", "-h", help="Head, 0-11."),
-    output: Path = typer.Option(Path("attention.png"), "--output", "-o", help="Image to write."),
+    output: Path = typer.Option(
+        Path("attention.png"),
+        "--output",
+        "-o",
+        callback=figure_file,
+        help="Image to write (png/svg/pdf).",
+    ),
 ) -> None:
     """Write a heatmap of one head's attention weights for SENTENCE."""
     import matplotlib
@@ -136,11 +149,13 @@ def attention(
         f"previous token {summary.previous or 0.0:.2f}, itself {summary.itself:.2f}",
         soft_wrap=True,
     )
-    console.print(f"wrote {output}", soft_wrap=True)
+    console.print(f"wrote {output}", soft_wrap=True, markup=False, highlight=False)
 
 
 def explore(
-    port: int = typer.Option(8000, "--port", help="Port on 127.0.0.1 (0 picks a free one)."),
+    port: int = typer.Option(
+        8000, "--port", min=0, max=65535, help="Port on 127.0.0.1 (0 picks a free one)."
+    ),
     checkpoint: Path | None = typer.Option(
         None, "--checkpoint", help="Also explore the Lab 3.3 translation model saved here."
     ),
@@ -162,7 +177,7 @@ def explore(
         errors.print(f"[yellow]warning:[/yellow] {escape(str(error))}; the page will say so")
     try:
         server = make_server(checkpoint=checkpoint, port=port, verbose=True)
-    except FileNotFoundError as error:
+    except (FileNotFoundError, ValueError) as error:
         raise _fail(str(error)) from None
     except OSError as error:
         raise _fail(f"--port: cannot listen on 127.0.0.1:{port} ({error.strerror})") from None

@@ -8,7 +8,10 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
+
+from attention_lab.cli._paths import output_file
 
 
 def register(app: typer.Typer) -> None:
@@ -25,7 +28,9 @@ def trace(
     pre_norm: bool = typer.Option(False, "--pre-norm", help="LayerNorm before each sublayer."),
     seed: int = typer.Option(0, "--seed", help="Seeds the layer's weights and the word vectors."),
     plain: bool = typer.Option(False, "--plain", help="Plain text instead of a table."),
-    json_path: Path | None = typer.Option(None, "--json", help="Also write every value as JSON."),
+    json_path: Path | None = typer.Option(
+        None, "--json", callback=output_file, help="Also write every value as JSON."
+    ),
 ) -> None:
     """Print every transformation one token goes through in a (seeded, untrained) encoder block."""
     from attention_lab.tracing import trace_sentence
@@ -42,7 +47,7 @@ def trace(
             seed=seed,
         )
     except (ValueError, TypeError) as error:
-        console.print(f"[red]error:[/red] {error}", highlight=False)
+        console.print(f"[red]error:[/red] {escape(str(error))}", highlight=False)
         raise typer.Exit(2) from None
     if plain:
         console.out(str(result), highlight=False)
@@ -50,7 +55,7 @@ def trace(
         console.print(result)
     if json_path is not None:
         json_path.write_text(json.dumps(result.to_dict(), indent=1) + "\n")
-        console.print(f"wrote {json_path}")
+        console.print(f"wrote {json_path}", markup=False, highlight=False)
 
 
 def paper() -> None:

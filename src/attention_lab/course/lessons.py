@@ -87,10 +87,17 @@ def discover(lessons_dir: str | Path) -> list[Path]:
 
 
 def read_notebook(path: str | Path) -> nbformat.NotebookNode:
-    """Read a ``py:percent`` lesson into a notebook (no outputs)."""
+    """Read a ``py:percent`` lesson into a notebook (no outputs).
+
+    Raises :class:`LessonError` naming the file when it cannot be read (not UTF-8, unreadable).
+    """
     import jupytext
 
-    return jupytext.read(Path(path), fmt="py:percent")
+    path = Path(path)
+    try:
+        return jupytext.read(path, fmt="py:percent")
+    except Exception as error:  # jupytext's errors are of many types
+        raise LessonError(f"{path.name}: cannot be read as a py:percent lesson ({error})") from None
 
 
 def load(path: str | Path, notebook: nbformat.NotebookNode | None = None) -> Lesson:

@@ -20,11 +20,13 @@ becomes, in the student copy::
 from __future__ import annotations
 
 import copy
+import hashlib
 import re
 from pathlib import Path
 
 import nbformat
 
+from attention_lab.course.files import Written, check_folder, write_files
 from attention_lab.course.lessons import LessonError, discover, read_notebook
 
 BEGIN = re.compile(r"^(?P<indent>[ \t]*)#\s*BEGIN SOLUTION\s*$")
@@ -98,6 +100,9 @@ def solution_copy(
 def _copy(notebook: nbformat.NotebookNode, *, name: str, keep: bool) -> nbformat.NotebookNode:
     nb = copy.deepcopy(notebook)
     for index, cell in enumerate(nb.cells):
+        if "id" in cell:
+            # the reader makes random ids; fixed ones make a rerun's copy identical to the last
+            cell.id = hashlib.sha1(f"{name}:{index}".encode()).hexdigest()[:8]
         if cell.cell_type != "code":
             continue
         cell.source = _rewrite(cell.source, where=f"{name}, cell {index}", keep=keep)
@@ -110,28 +115,32 @@ def _copy(notebook: nbformat.NotebookNode, *, name: str, keep: bool) -> nbformat
 
 
 def write_notebooks(
-    lessons_dir: str | Path, out: str | Path, *, solutions: bool = False
-) -> list[Path]:
+    lessons_dir: str | Path, out: str | Path, *, solutions: bool = False, force: bool = False
+) -> Written:
     """Write ``out/NN_slug.ipynb`` student copies (and ``out/solutions/NN_slug.ipynb``).
 
-    Returns the paths written, student copies first.
+    Every lesson is read and checked before anything is written. A notebook already in ``out``
+    that differs from the fresh copy (the learner worked in it) is kept unless ``force`` is set;
+    ``Written.kept`` lists it. Paths are listed student copies first.
     """
     out = Path(out)
+    check_folder("out", out)
     paths = discover(lessons_dir)
     if not paths:
         raise LessonError(f"lessons_dir: no lesson named NN_slug.py in {str(lessons_dir)!r}")
-    student: list[Path] = []
-    solution: list[Path] = []
+    student: dict[Path, str] = {}
+    solution: dict[Path, str] = {}
     for path in paths:
         nb = read_notebook(path)
-        student.append(_write(student_copy(nb, name=path.name), out / f"{path.stem}.ipynb"))
+        student[out / f"{path.stem}.ipynb"] = _text(student_copy(nb, name=path.name))
         if solutions:
-            target = out / "solutions" / f"{path.stem}.ipynb"
-            solution.append(_write(solution_copy(nb, name=path.name), target))
-    return student + solution
+            solution[out / "solutions" / f"{path.stem}.ipynb"] = _text(
+                solution_copy(nb, name=path.name)
+            )
+    return write_files({**student, **solution}, force=force)
 
 
-def _write(nb: nbformat.NotebookNode, path: Path) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    nbformat.write(nb, path)
-    return path
+def _text(nb: nbformat.NotebookNode) -> str:
+    """The notebook's file content, exactly as ``nbformat.write`` would save it."""
+    text = nbformat.writes(nb)
+    return text if text.endswith("\n") else text + "\n"

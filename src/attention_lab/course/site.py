@@ -34,6 +34,7 @@ import yaml
 from attention_lab.course import coverage as cov
 from attention_lab.course import offline, pages
 from attention_lab.course.execute import Executed, execute_all
+from attention_lab.course.files import check_folder
 from attention_lab.course.lessons import (
     HEADING,
     Lesson,
@@ -94,12 +95,7 @@ def prepare(lessons_dir: Path) -> tuple[list[Lesson], dict[str, nbformat.Noteboo
 
     lessons, notebooks = [], {}
     for path in discover(lessons_dir):
-        try:
-            nb = read_notebook(path)
-        except Exception as error:  # jupytext's errors are of many types
-            raise LessonError(
-                f"{path.name}: cannot be read as a py:percent lesson ({error})"
-            ) from None
+        nb = read_notebook(path)
         lesson = load(path, nb)
         student_copy(nb, name=path.name)  # raises on unbalanced solution markers
         lessons.append(lesson)
@@ -123,6 +119,9 @@ def build(
     cache = Path(cache_dir).resolve() if cache_dir else default_cache_dir(out)
     if out == cache or cache in out.parents or out in cache.parents:
         raise ValueError(f"cache_dir: expected a folder apart from out={out}, got {cache}")
+    # before any lesson runs: a file in the way would otherwise stop the build at its end
+    check_folder("out", out)
+    check_folder("cache_dir", cache)
     report = BuildReport(out=out, cache_dir=cache)
     clock = time.perf_counter()
 

@@ -252,6 +252,7 @@ def loop_cases(g: torch.Generator) -> list[Case]:
 
 _SHARED_DIAGNOSES = (
     "not_attempted",
+    "wrong_target_kind",
     "raises_error",
     "wrong_return_type",
     "modifies_inputs",

@@ -130,7 +130,7 @@ class Exercise:
     def judge(self, case: Case, outputs: dict[str, Tensor] | None, error: str | None) -> Result:
         """The verdict on one case, from the outputs alone (``error``: "ExcType: message")."""
         if error is not None:
-            return _judge_error(case, error)
+            return _judge_error(case, error, self.target)
         if outputs is None:
             raise ValueError("outputs: expected the output tensors when error is None, got None")
         changed = [
@@ -171,11 +171,13 @@ def _same(after: Tensor, before: Tensor) -> bool:
     )
 
 
-def _judge_error(case: Case, error: str) -> Result:
+def _judge_error(case: Case, error: str, target: str) -> Result:
     kind, _, text = error.partition(":")
     text = text.strip()
     if kind == "NotImplementedError":
         return Result(False, "not_attempted", "Not attempted yet (it raises NotImplementedError).")
+    if kind == "WrongTargetError":  # the same on every case, so the case is not named
+        return Result(False, "wrong_target_kind", f"{target}: {_shorten(text, 300)}.")
     if kind == "BadReturnValueError":
         return verdict(case, "wrong_return_type", f"{text}.")
     if kind == "ParameterMismatchError":
@@ -210,7 +212,7 @@ def evaluate_exercise(exercise: Exercise, candidate: object, seed: int | None = 
     for case in exercise.cases(seed):
         result = run_case(exercise, case, candidate)
         results.append(result)
-        if result.diagnosis == "not_attempted":
+        if result.diagnosis in ("not_attempted", "wrong_target_kind"):  # no other case differs
             break
     return exercise.combine(results)
 

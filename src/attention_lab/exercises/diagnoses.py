@@ -13,6 +13,13 @@ DIAGNOSES: dict[str, str] = {
         "Not attempted yet: the function or class is missing, or still raises "
         "NotImplementedError. Write your code where it says 'your code here'."
     ),
+    "wrong_target_kind": (
+        "The name the exercise asks you to define holds the wrong kind of object, so the "
+        "checker cannot call it. A function exercise needs `def name(...):` returning tensors; a "
+        "class exercise needs `class Name(nn.Module):` with `__init__` and `forward` (the class "
+        "itself, not an instance of it). Check the prompt, and that no later cell assigned "
+        "something else to the same name."
+    ),
     "raises_error": (
         "Your code raised an error on one of the test inputs. The test inputs vary the batch "
         "dimensions and use different numbers of queries and keys (T_q != T_k): code that "

@@ -17,6 +17,7 @@ from attention_lab.nn.masks import padding_mask as library_padding_mask
 
 _MASK_DIAGNOSES = (
     "not_attempted",
+    "wrong_target_kind",
     "raises_error",
     "wrong_return_type",
     "mask_not_boolean",

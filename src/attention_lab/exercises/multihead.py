@@ -211,6 +211,7 @@ MULTI_HEAD_ATTENTION = Exercise(
     solution=solution_source("MultiHeadAttention"),
     diagnoses=(
         "not_attempted",
+        "wrong_target_kind",
         "raises_error",
         "wrong_parameters",
         "wrong_return_type",

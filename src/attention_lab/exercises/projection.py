@@ -102,6 +102,7 @@ QKV_PROJECTION = Exercise(
     solution=solution_source("QKVProjection"),
     diagnoses=(
         "not_attempted",
+        "wrong_target_kind",
         "raises_error",
         "wrong_parameters",
         "wrong_return_type",

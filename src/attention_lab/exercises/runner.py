@@ -20,11 +20,16 @@ returned values: one name means one tensor, several mean a tuple of that many te
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 import torch
 
 INPUT_COPY_PREFIX = "inputs_after."  # outputs[INPUT_COPY_PREFIX + name]: the input after the call
+
+
+class WrongTargetError(TypeError):
+    """The name holds the wrong kind of object: not a function, or not an nn.Module class."""
 
 
 class BadReturnValueError(TypeError):
@@ -43,7 +48,8 @@ def call_target(
     Returns the named output tensors (detached, contiguous CPU copies) plus, under
     ``INPUT_COPY_PREFIX + name``, each input as it was after the call. Raises whatever the target
     raises; :class:`BadReturnValueError` or :class:`ParameterMismatchError` when what it returns or holds
-    does not fit the exercise.
+    does not fit the exercise; :class:`WrongTargetError` when ``target`` is not the kind of object
+    the call needs (a function, or an nn.Module class).
     """
     passed = {name: tensor.clone() for name, tensor in inputs.items()}
     args = [_argument(spec, passed) for spec in call.get("args", [])]
@@ -52,7 +58,7 @@ def call_target(
     with torch.no_grad():
         if kind == "function":
             if isinstance(target, type) or not callable(target):
-                raise TypeError(f"expected a function, got {_describe(target)}")
+                raise WrongTargetError(f"expected a function, got {_describe(target)}")
             result = target(*args, **kwargs)
         elif kind == "class":
             result = _call_module(target, call, passed, args, kwargs)
@@ -74,14 +80,14 @@ def _call_module(
     target: object, call: dict, passed: dict[str, torch.Tensor], args: list, kwargs: dict
 ) -> Any:
     if not isinstance(target, type):
-        raise TypeError(f"expected a class (an nn.Module subclass), got {_describe(target)}")
+        raise WrongTargetError(f"expected a class (an nn.Module subclass), got {_describe(target)}")
     module = target(**call.get("init", {}))
     prefix = call.get("load_state")
     if prefix is not None:
         if not isinstance(module, torch.nn.Module):
-            raise ParameterMismatchError(
-                f"expected {target.__name__} to subclass torch.nn.Module, so its weights can be "
-                f"loaded; it does not"
+            raise WrongTargetError(
+                f"expected a class (an nn.Module subclass), got the class {target.__name__}, "
+                f"which does not subclass torch.nn.Module, so its weights cannot be loaded"
             )
         state = {key[len(prefix) :]: t for key, t in passed.items() if key.startswith(prefix)}
         try:
@@ -134,4 +140,6 @@ def _describe(value: object) -> str:
         return f"a {type(value).__name__} of {len(value)}"
     if isinstance(value, type):
         return f"the class {value.__name__}"
+    if inspect.isfunction(value):
+        return f"the function {value.__name__}"
     return f"{type(value).__name__} {value!r}"[:120]

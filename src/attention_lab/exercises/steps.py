@@ -83,6 +83,7 @@ SCORES = Exercise(
     solution=solution_source("attention_scores"),
     diagnoses=(
         "not_attempted",
+        "wrong_target_kind",
         "raises_error",
         "wrong_return_type",
         "modifies_inputs",
@@ -166,6 +167,7 @@ SOFTMAX = Exercise(
     solution=solution_source("attention_weights"),
     diagnoses=(
         "not_attempted",
+        "wrong_target_kind",
         "raises_error",
         "wrong_return_type",
         "modifies_inputs",
@@ -246,6 +248,7 @@ WEIGHTED_SUM = Exercise(
     solution=solution_source("weighted_sum"),
     diagnoses=(
         "not_attempted",
+        "wrong_target_kind",
         "raises_error",
         "wrong_return_type",
         "modifies_inputs",

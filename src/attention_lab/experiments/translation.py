@@ -170,17 +170,29 @@ def translate(translator: Translator, text: str) -> str:
 
     Raises:
         TypeError: ``translator`` is not a Translator or ``text`` is not a str.
-        ValueError: empty text, an unknown word (named, with the closest known word), a direction
-            the model was not trained for, or a number outside its range.
+        ValueError: empty text, an unknown word (named, with the closest known word), words that
+            are not a number as the task writes it ("seven hundred and": the message says what is
+            wrong), digits with leading zeros, a direction the model was not trained for, or a
+            number outside its range.
     """
+    _check_translator(translator)
+    src = _source_ids(translator, text)[None]  # (1, S)
+    out = _decode(translator, src)  # (1, T)
+    return translator.tokenizer.decode(out[0])
+
+
+def _check_translator(translator: object) -> None:
     if not isinstance(translator, Translator):
         raise TypeError(
             f"translator: expected a Translator (from get_translator or load_translator), "
             f"got {type(translator).__name__}"
         )
-    src = _source_ids(translator, text)[None]  # (1, S)
-    out = _decode(translator, src)  # (1, T)
-    return translator.tokenizer.decode(out[0])
+
+
+def _check_path(name: str, value: object, what: str = "a path to a checkpoint file") -> None:
+    if isinstance(value, bool) or not isinstance(value, (str, os.PathLike)):
+        got = "None" if value is None else f"{type(value).__name__} {value!r:.60}"
+        raise TypeError(f"{name}: expected {what}, got {got}")
 
 
 def _source_ids(translator: Translator, text: str) -> Tensor:
@@ -198,7 +210,7 @@ def _source_ids(translator: Translator, text: str) -> Tensor:
             f"'702', got {text!r}"
         )
     value = _value(text, from_digits)
-    if value is not None and value > task.max_number:
+    if value > task.max_number:
         raise ValueError(
             f"text: expected a number in [0, {task.max_number}] (the range this model learned), "
             f"got {text!r} = {value}"
@@ -210,13 +222,18 @@ def _source_ids(translator: Translator, text: str) -> Tensor:
     return torch.tensor(ids, dtype=torch.long)
 
 
-def _value(text: str, from_digits: bool) -> int | None:
-    if from_digits:
-        return int("".join(text.split()).replace(",", ""))
-    try:
+def _value(text: str, from_digits: bool) -> int:
+    """The number ``text`` names; ValueError (saying what is wrong) unless it is written as the
+    task writes numbers, so the model is never asked to translate something it cannot have seen."""
+    if not from_digits:
         return words_to_number(text)
-    except ValueError:  # not a well-formed number: the model still gets to try
-        return None
+    digits = "".join(text.split()).replace(",", "")
+    if len(digits) > 1 and digits.startswith("0"):
+        raise ValueError(
+            f"text: expected digits without leading zeros, got {text!r}; did you mean "
+            f"{str(int(digits))!r}?"
+        )
+    return int(digits)
 
 
 def _decode(translator: Translator, src: Tensor) -> Tensor:
@@ -231,6 +248,12 @@ def _decode(translator: Translator, src: Tensor) -> Tensor:
 @torch.no_grad()
 def exact_match(translator: Translator, dataset: NumberTranslation, batch_size: int = 500) -> float:
     """Share of ``dataset`` whose greedy translation equals the reference exactly."""
+    _check_translator(translator)
+    if not isinstance(dataset, NumberTranslation):
+        raise TypeError(
+            f"dataset: expected a NumberTranslation (e.g. translator.task.with_split('test')), "
+            f"got {type(dataset).__name__}"
+        )
     tok, right = translator.tokenizer, 0
     for start in range(0, len(dataset), batch_size):
         items = [dataset[i] for i in range(start, min(start + batch_size, len(dataset)))]
@@ -252,6 +275,7 @@ class CrossAttention:
 @torch.no_grad()
 def cross_attention(translator: Translator, text: str) -> CrossAttention:
     """Translate ``text`` greedily, then replay the decoder once to read its cross-attention."""
+    _check_translator(translator)
     model, tok = translator.model, translator.tokenizer
     src = _source_ids(translator, text)[None]  # (1, S)
     out = _decode(translator, src)  # (1, T): <bos> y_1 .. y_n <eos>
@@ -278,6 +302,17 @@ def train_translator(
 ) -> tuple[Translator, TrainResult]:
     """Train a translator (one process, or every process under ``torchrun``); stops early when the
     validation numbers are all translated exactly. Saves ``checkpoint`` (rank 0) if given."""
+    if not isinstance(setup, Setup):
+        raise TypeError(
+            f"setup: expected a Setup (QUICK, FULL or setup_for(...)), got {type(setup).__name__}"
+        )
+    for name, path in (("checkpoint", checkpoint), ("resume", resume)):
+        if path is not None:
+            _check_path(name, path)
+    if checkpoint is not None and Path(checkpoint).is_dir():  # found now, not after training
+        raise IsADirectoryError(
+            f"checkpoint: expected a file to write, got the directory {str(checkpoint)!r}"
+        )
     task = NumberTranslation(
         setup.max_number, setup.direction, test_size=setup.test_size,  # type: ignore[arg-type]
         valid_size=setup.valid_size, seed=seed,
@@ -329,6 +364,8 @@ def get_translator(
     Without ``checkpoint``, the environment variable ``ATTENTION_LAB_TRANSLATOR`` names one (the
     course build sets it, so every lesson shares one trained model).
     """
+    if checkpoint is not None:
+        _check_path("checkpoint", checkpoint, "a path to a checkpoint file (or None)")
     checkpoint = checkpoint or os.environ.get("ATTENTION_LAB_TRANSLATOR") or None
     if checkpoint is not None and Path(checkpoint).exists():
         return load_translator(checkpoint)

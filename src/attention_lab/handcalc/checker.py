@@ -162,6 +162,11 @@ def check_handcalc(
     the problem) or the ``HandCalcProblem`` itself. Each step is a table of numbers (list of rows,
     numpy array or tensor). Steps left out are skipped; the feedback names the first wrong step and
     the likely reason (``feedback.diagnosis`` is one of ``DIAGNOSES``).
+
+    Raises:
+        TypeError: a step is not a table of numbers (ragged rows, text).
+        ValueError: a step has an empty cell (NaN or None) or an infinite one; the message names
+            the cell as the worksheet labels it.
     """
     if isinstance(seed, HandCalcProblem):
         problem = seed
@@ -170,7 +175,7 @@ def check_handcalc(
             seed, tokens=tokens, d_model=d_model, d_k=d_k, decimals=decimals
         )
     given = {
-        name: _as_table(name, value)
+        name: _as_table(problem, name, value)
         for name, value in zip(STEPS, (Q, K, V, scores, scaled_scores, weights, output))
         if value is not None
     }
@@ -194,7 +199,7 @@ def check_handcalc(
     )
 
 
-def _as_table(name: str, value: Any) -> np.ndarray:
+def _as_table(problem: HandCalcProblem, name: str, value: Any) -> np.ndarray:
     if hasattr(value, "detach"):  # a torch tensor
         value = value.detach().cpu().numpy()
     try:
@@ -204,6 +209,14 @@ def _as_table(name: str, value: Any) -> np.ndarray:
             f"{name}: expected a table of numbers (a list of equal-length rows, a numpy array or a "
             f"tensor), got {type(value).__name__}: {value!r:.80}"
         ) from None
+    blank = ~np.isfinite(array)  # None becomes NaN in a float array
+    if blank.any():
+        cells = np.argwhere(blank)
+        where = _cell(problem, name, *cells[0])
+        others = f" (and {len(cells) - 1} more cells)" if len(cells) > 1 else ""
+        cell = array[tuple(cells[0])]
+        what = "is empty (NaN/None)" if np.isnan(cell) else f"is {cell} (not a finite number)"
+        raise ValueError(f"{name}: {where} {what}{others}; fill in every cell with a number")
     return array
 
 
@@ -262,12 +275,14 @@ def _check_one(
                 return wrong("wrong_weight_matrix", f"You computed X {other}; {step} = X {need}.")
     if _close(answer, expected, 3 * t):
         return wrong("rounding", f"Close, but some entries are off by more than rounding to "
-                     f"{problem.decimals} decimals allows; {_first_cell(problem, answer, expected, t)}")  # fmt: skip
+                     f"{problem.decimals} decimals allows; {_off_cell(problem, step, answer - expected, t)}")  # fmt: skip
     if step == "weights" and not np.allclose(answer.sum(axis=1), 1.0, atol=answer.shape[1] * t):
         sums = ", ".join(f"{s:.2f}" for s in answer.sum(axis=1))
         return wrong("rows_do_not_sum_to_one", f"Each row of weights must add up to 1; your rows "
                      f"add up to {sums}. Divide each exp() by its row's total.")  # fmt: skip
-    return wrong("arithmetic", f"An arithmetic slip: {_first_cell(problem, answer, expected, t)}")
+    return wrong(
+        "arithmetic", f"An arithmetic slip: {_off_cell(problem, step, answer - expected, t)}"
+    )
 
 
 def _wrong_shape(
@@ -319,9 +334,25 @@ def _shape(a: np.ndarray) -> str:
     return " x ".join(str(n) for n in a.shape) if a.ndim else "a single number"
 
 
-def _first_cell(
-    problem: HandCalcProblem, answer: np.ndarray, expected: np.ndarray, t: float
-) -> str:
-    row, col = (int(i) for i in np.argwhere(np.abs(answer - expected) > t)[0])
-    token = problem.tokens[row]
-    return f"row {row + 1} (token '{token}'), column {col + 1} is off; recheck it."
+def _off_cell(problem: HandCalcProblem, step: str, error: np.ndarray, t: float) -> str:
+    """The first cell whose ``error`` (answer - worked solution) is more than ``t``."""
+    off = np.argwhere(np.abs(error) > t)[0]
+    return f"{_cell(problem, step, *off)} is off; recheck it."
+
+
+def _cell(problem: HandCalcProblem, step: str, *index: int) -> str:
+    """A cell named as the worksheet labels it: rows are tokens; columns are keys for the
+    T x T steps and d1..d_k for Q, K, V and the output."""
+    if len(index) == 0:
+        return "the value"
+    if len(index) != 2:
+        return "the entry at index [" + ", ".join(str(int(i)) for i in index) + "]"
+    row, col = int(index[0]), int(index[1])
+    tokens = problem.tokens
+    text = f"row {row + 1}" + (f" (token '{tokens[row]}')" if row < len(tokens) else "")
+    by_key = step in ("scores", "scaled_scores", "weights")
+    if by_key and col < len(tokens):
+        return f"{text}, column {col + 1} (key '{tokens[col]}')"
+    if not by_key and col < problem.d_k:
+        return f"{text}, column {col + 1} (d{col + 1})"
+    return f"{text}, column {col + 1}"

@@ -179,6 +179,11 @@ class BertEncoder(nn.Module):
     @classmethod
     def from_pretrained(cls, folder: str | Path) -> BertEncoder:
         """Build from ``config.json`` and load ``model.safetensors`` of a Hugging Face BERT folder."""
+        if not isinstance(folder, (str, Path)):
+            raise TypeError(
+                f"folder: expected the path of a Hugging Face BERT model folder, got "
+                f"{type(folder).__name__}"
+            )
         folder = Path(folder)
         config = BertConfig.from_hf(json.loads(_required(folder, "config.json").read_text()))
         model = cls(config)
@@ -251,6 +256,21 @@ def mean_pooling(last_hidden_state: Tensor, attention_mask: Tensor) -> Tensor:
 
     ``(B, T, D)`` and ``(B, T)`` -> ``(B, D)``. Reimers & Gurevych 2019 (Sentence-BERT), section 3.
     """
+    hint = "; pass output.last_hidden_state" if isinstance(last_hidden_state, BertOutput) else ""
+    for name, value, dims in (
+        ("last_hidden_state", last_hidden_state, 3),
+        ("attention_mask", attention_mask, 2),
+    ):
+        if not isinstance(value, Tensor):
+            raise TypeError(f"{name}: expected a tensor, got {type(value).__name__}{hint}")
+        if value.dim() != dims:
+            raise ValueError(f"{name}: expected {dims} dimensions, got {_describe(value)}")
+    if attention_mask.shape != last_hidden_state.shape[:2]:
+        raise ValueError(
+            f"attention_mask: expected shape (B, T) = {tuple(last_hidden_state.shape[:2])} to "
+            f"match last_hidden_state {tuple(last_hidden_state.shape)}, got "
+            f"{tuple(attention_mask.shape)}"
+        )
     weights = attention_mask.to(last_hidden_state.dtype).unsqueeze(-1)  # (B, T) -> (B, T, 1)
     summed = (last_hidden_state * weights).sum(dim=1)  # (B, T, D) -> (B, D)
     count = weights.sum(dim=1).clamp(min=1e-9)  # (B, 1): sentence-transformers' clamp
@@ -266,6 +286,14 @@ def sentence_embeddings(
     all-MiniLM-L6-v2 was trained this way, with sentences cut to 256 tokens
     (``sentence_bert_config.json``); the cosine similarity of two sentences is then a dot product.
     """
+    _check_model_and_tokenizer(model, tokenizer, "sentence_embeddings(model, tokenizer, sentences)")
+    sentences = _check_sentences(sentences)
+    limit = model.config.max_len
+    if isinstance(max_len, bool) or not isinstance(max_len, int) or not 3 <= max_len <= limit:
+        raise ValueError(
+            f"max_len: expected an int between 3 and {limit} (the model's learned positions), "
+            f"got {max_len!r}"
+        )
     batch = tokenizer(sentences, max_len=max_len)
     hidden = model(batch.input_ids, batch.attention_mask, batch.token_type_ids).last_hidden_state
     pooled = mean_pooling(hidden, batch.attention_mask)  # (N, T, D) -> (N, D)
@@ -287,10 +315,53 @@ def sentence_attention(
     model: BertEncoder, tokenizer: BertTokenizer, text: str
 ) -> SentenceAttention:
     """Run one sentence (cut to ``model.config.max_len`` tokens) and collect all its attention."""
+    _check_model_and_tokenizer(model, tokenizer, "sentence_attention(model, tokenizer, text)")
+    if not isinstance(text, str):
+        several = " (call it once per sentence)" if isinstance(text, (list, tuple)) else ""
+        raise TypeError(f"text: expected one sentence (a str), got {_describe(text)}{several}")
     batch = tokenizer(text, max_len=model.config.max_len)
     out = model(batch.input_ids, batch.attention_mask, batch.token_type_ids)
     weights = torch.stack(out.attentions)[:, 0]  # L x (1, H, T, T) -> (L, H, T, T)
     return SentenceAttention(batch.tokens[0], weights, batch.truncated[0], batch.num_tokens[0])
+
+
+def _check_model_and_tokenizer(model: object, tokenizer: object, usage: str) -> None:
+    """Name the argument that is not what it should be (a swapped pair is the usual slip)."""
+    for name, value, kind in (
+        ("model", model, BertEncoder),
+        ("tokenizer", tokenizer, BertTokenizer),
+    ):
+        if not isinstance(value, kind):
+            raise TypeError(
+                f"{name}: expected a {kind.__name__} (from load_minilm()), got "
+                f"{type(value).__name__}; call {usage}"
+            )
+
+
+def _check_sentences(sentences: object) -> list[str]:
+    """One sentence or a list of them, each a non-empty str."""
+    if isinstance(sentences, str):
+        sentences = [sentences]
+    if not isinstance(sentences, (list, tuple)):
+        raise TypeError(f"sentences: expected a str or a list of str, got {_describe(sentences)}")
+    if not sentences:
+        raise ValueError("sentences: expected at least one sentence, got an empty list")
+    for i, sentence in enumerate(sentences):
+        if not isinstance(sentence, str):
+            raise TypeError(
+                f"sentences: expected a str or a list of str, got {_describe(sentence)} at index {i}"
+            )
+        if not sentence.strip():
+            raise ValueError(
+                f"sentences: expected non-empty sentences, got {sentence!r} at index {i}"
+            )
+    return list(sentences)
+
+
+def _describe(value: object) -> str:
+    if isinstance(value, Tensor):
+        return f"a tensor of shape {tuple(value.shape)}"
+    return type(value).__name__
 
 
 def minilm_path() -> Path:

@@ -53,6 +53,7 @@ WORDS = (*UNITS, *TENS[2:], "hundred", "thousand", "and")
 # One vocabulary for both sides, so one model can translate in both directions.
 VOCABULARY: tuple[str, ...] = (*SPECIALS, *DIGITS, *WORDS)
 MAX_SUPPORTED = 999_999
+_SMALL = (*UNITS, *TENS[2:])  # the words of 0..99; two in a row only as in "forty two"
 
 
 def _below_thousand(n: int) -> list[str]:
@@ -116,14 +117,66 @@ def number_to_digits(n: int) -> str:
 def words_to_number(text: str) -> int:
     """Read English number words back to an int (the exact inverse of :func:`number_to_words`).
 
-    Used to check translations, never by the model. Raises ValueError for text that is not a
-    well-formed number in [0, 999 999].
+    Used to check translations and inputs, never by the model. Raises ValueError for text that is
+    not a number in [0, 999 999] written the way :func:`number_to_words` writes it; the message
+    says what is wrong ("seven hundred two": the task writes 'seven hundred and two').
     """
     tokens = tokenize(text)
     for n_candidate in _candidates(tokens):
         if number_to_tokens(n_candidate) == tokens:
             return n_candidate
-    raise ValueError(f"text: expected a well-formed English number, got {text!r}")
+    raise ValueError(
+        f"text: expected a well-formed English number, got {text!r}: {_what_is_wrong(tokens)}"
+    )
+
+
+def _what_is_wrong(tokens: list[str]) -> str:
+    """Why ``tokens`` are not the words of a number as :func:`number_to_tokens` writes them."""
+    digits = [t for t in tokens if t in DIGITS]
+    if digits:
+        if len(digits) == len(tokens):
+            return "it is written in digits, not words"
+        return (
+            "it mixes digits and words; write a number one way or the other, e.g. '702' or "
+            "'seven hundred and two'"
+        )
+    if all(t == "and" for t in tokens):
+        return "'and' alone is not a number"
+    if tokens[0] == "and":
+        return "it starts with 'and'; 'and' only joins the parts of a number"
+    if tokens[-1] == "and":
+        return f"it ends with 'and'; a number word must follow it{_suggestion(tokens)}"
+    if "zero" in tokens:
+        return "'zero' is a number on its own; it is never part of a longer number"
+    if tokens.count("thousand") > 1:
+        return "'thousand' appears more than once"
+    for before, word in zip(["", *tokens], tokens):
+        if word == "hundred" and before not in UNITS[1:10]:
+            where = f"here it follows {before!r}" if before else "here it comes first"
+            return f"'hundred' must follow one of one..nine, e.g. 'three hundred'; {where}"
+        if word == "thousand" and before in ("", "and"):
+            where = f"here it follows {before!r}" if before else "here it comes first"
+            return f"'thousand' must follow a number, e.g. 'two thousand'; {where}"
+        if word == "and" and before == "and":
+            return "'and' appears twice in a row"
+        if before in _SMALL and word in _SMALL and not (before in TENS and word in UNITS[1:10]):
+            return f"{before!r} cannot be followed by {word!r}"
+    suggestion = _suggestion(tokens)
+    if suggestion:
+        return f"'and' is missing or in the wrong place{suggestion}"
+    return (
+        "the words are not in the order of a number; the task writes numbers as in 'three "
+        "hundred and forty-two', 'two thousand and five', 'one hundred and twenty thousand'"
+    )
+
+
+def _suggestion(tokens: list[str]) -> str:
+    """``"; did you mean ..."`` when only the placement of 'and' is off, else ``""``."""
+    core = [t for t in tokens if t != "and"]
+    for n in _candidates(core):
+        if [t for t in number_to_tokens(n) if t != "and"] == core:
+            return f"; did you mean {number_to_words(n)!r}?"
+    return ""
 
 
 def _candidates(tokens: list[str]) -> list[int]:

@@ -42,6 +42,7 @@ from attention_lab.assessment.grader.sandbox import (
     remove_sandbox,
     run_child,
 )
+from attention_lab.course.files import check_folder, write_atomic
 
 SUBMISSION_SUFFIXES = (".py", ".ipynb")
 MAX_SUBMISSION_BYTES = 2 * 2**20
@@ -121,13 +122,24 @@ def notebook_to_source(raw: bytes) -> str:
 
 def find_submissions(directory: Path) -> list[Path]:
     """Every entry of `directory` whose name ends in .py or .ipynb (links included: they get a
-    row saying they were rejected), sorted by name."""
+    row saying they were rejected), sorted by name.
+
+    A folder without any is refused (ValueError): it is far more often the wrong folder than a
+    class with no submissions, and an empty gradebook would hide the mistake.
+    """
     if not directory.is_dir():
         raise ValueError(f"submissions_dir: expected a directory, got {str(directory)!r}")
-    return sorted(
+    found = sorted(
         (p for p in directory.iterdir() if p.suffix.lower() in SUBMISSION_SUFFIXES),
         key=lambda p: p.name,
     )
+    if not found:
+        patterns = " or ".join(f"*{suffix}" for suffix in SUBMISSION_SUFFIXES)
+        raise ValueError(
+            f"submissions_dir: no submissions ({patterns} files) in '{directory}'; "
+            "is it the right folder?"
+        )
+    return found
 
 
 def _read_submission(path: Path) -> bytes:
@@ -318,6 +330,11 @@ def grade_batch(
     `exercises`, `diagnoses` and `runner_path` default to Lab 3.4's (`attention_lab.exercises`).
     `isolation` is "auto" (namespace jail where the OS allows it, else basic), "namespace" or
     "basic". The batch takes at most about ceil(N / jobs) * (timeout + 10) seconds.
+
+    The gradebook and the feedback files (`feedback_dir/STUDENT.md`) get the permissions of any
+    file the instructor writes, 0666 & ~umask, so colleagues and an LMS upload can read them; a
+    replaced file keeps its mode. Feedback holds one student's results: to keep it private, make
+    `feedback_dir` a folder only you can enter, or grade under `umask 077`.
     """
     submissions_dir, out = Path(submissions_dir), Path(out)
     limits = limits or Limits()
@@ -329,6 +346,8 @@ def grade_batch(
         raise ValueError(f"out: expected a file path for the gradebook, got a directory {out}")
     if not out.parent.is_dir():
         raise ValueError(f"out: the folder {str(out.parent)!r} does not exist")
+    if feedback_dir is not None:
+        check_folder("feedback_dir", Path(feedback_dir))
     if exercises is None or diagnoses is None or runner_path is None:
         import attention_lab.exercises as lab
 
@@ -379,8 +398,7 @@ def grade_batch(
         taken: set[str] = set()
         for result in results:
             stem = safe_file_stem(result.student_id, taken)
-            text = feedback_markdown(result, diagnoses)
-            (feedback_dir / f"{stem}.md").write_text(text, encoding="utf-8")
+            write_atomic(feedback_dir / f"{stem}.md", feedback_markdown(result, diagnoses))
     return BatchReport(results, level, reason, round(time.monotonic() - start, 2))
 
 

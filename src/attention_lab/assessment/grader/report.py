@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 import re
-import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from attention_lab.course.files import write_atomic
 
 if TYPE_CHECKING:
     from attention_lab.assessment.grader.batch import SubmissionResult
@@ -46,23 +46,13 @@ def gradebook_rows(results: Sequence[SubmissionResult], exercises: Mapping[str, 
 
 
 def write_csv_atomic(path: Path, rows: Sequence[Sequence[object]]) -> None:
-    """Write rows to `path` via a temporary file in the same directory and an atomic rename."""
-    path = Path(path)
+    """Write rows to `path` in one step (a temporary file renamed over it), readable as any file
+    the user writes: mode 0666 & ~umask when new, the old mode when replaced."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     for row in rows:
         writer.writerow([_csv_cell(v) for v in row])
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
-    try:
-        with os.fdopen(fd, "w", newline="", encoding="utf-8") as f:
-            f.write(buffer.getvalue())
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    write_atomic(Path(path), buffer.getvalue())
 
 
 def safe_file_stem(student_id: str, taken: set[str]) -> str:

@@ -8,12 +8,11 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import NoReturn
 
 import typer
 from rich.console import Console
-from rich.text import Text
 
+from attention_lab.cli._messages import fail
 from attention_lab.cli._paths import figure_file, output_file
 
 PRESET_HELP = (
@@ -25,17 +24,6 @@ PRESET_HELP = (
 def register(app: typer.Typer) -> None:
     app.command("translate")(translate)
     app.command("train")(train)
-
-
-def _fail(error: Exception | str) -> NoReturn:
-    """Print ``error`` as the learner's error message (exit code 2, no traceback).
-
-    The text is shown as it is: brackets in a file name are not markup, and terminal codes that
-    torch puts in some of its messages are decoded rather than printed raw.
-    """
-    message = Text.assemble(("error:", "red"), " ", Text.from_ansi(str(error)))
-    Console(stderr=True).print(message, highlight=False, soft_wrap=True)
-    raise typer.Exit(2)
 
 
 def translate(
@@ -62,7 +50,7 @@ def translate(
         translator = load_translator(checkpoint)
         result = translate_text(translator, text)
     except (FileNotFoundError, CheckpointError, ValueError, TypeError) as error:
-        _fail(error)
+        fail(error)
     console.print(
         result or "(the model produced no tokens: is it trained enough?)", highlight=False
     )
@@ -105,7 +93,7 @@ def train(
 
     console = Console()
     if checkpoint.exists() and not force and not _same_file(checkpoint, resume):
-        _fail(
+        fail(
             f"--checkpoint: '{checkpoint}' exists already; pass --force to replace it, "
             f"--resume {checkpoint} to continue it, or another --checkpoint"
         )
@@ -119,7 +107,7 @@ def train(
         else:
             setup = setup_for(preset, max_number=max_number, direction=direction, **overrides)
     except (FileNotFoundError, CheckpointError, ValueError, TypeError) as error:
-        _fail(error)
+        fail(error)
     with distributed() as info:
         if info.is_main:
             where = f"{info.world_size} processes" if info.world_size > 1 else "1 process"
@@ -133,7 +121,7 @@ def train(
                 setup, seed=seed, checkpoint=checkpoint, resume=resume, progress=progress
             )
         except (CheckpointError, ValueError) as error:
-            _fail(error)
+            fail(error)
         if info.is_main:
             test = exact_match(translator, translator.task.with_split("test"))
             console.print(

@@ -17,6 +17,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from attention_lab.cli._messages import fail
 from attention_lab.cli._paths import check_output_file, output_file, output_folder
 
 quiz_app = typer.Typer(
@@ -30,11 +31,6 @@ def register(app: typer.Typer) -> None:
     app.add_typer(quiz_app, name="quiz")
     app.command("assignment")(assignment)
     app.command("grade")(grade)
-
-
-def _fail(message: str) -> None:
-    Console(stderr=True).print(f"[red]error:[/red] {message}", highlight=False)
-    raise typer.Exit(2)
 
 
 # Options shared by `quiz` (the default command) and `quiz take`.
@@ -100,9 +96,9 @@ def take(
             restart=restart,
         )
     except typer.BadParameter as error:
-        _fail(f"--out: {error.message}")
+        fail(f"--out: {error.message}")
     except ValueError as error:
-        _fail(str(error))
+        fail(str(error))
 
 
 @quiz_app.command("grade")
@@ -116,7 +112,7 @@ def grade_answers(
     try:
         rows = grade_answers_dir(answers_dir, out)
     except ValueError as error:
-        _fail(str(error))
+        fail(str(error))
     table = Table("learner", "status", "total", "max", "answered")
     header = rows[0]
     for row in rows[1:]:
@@ -151,7 +147,7 @@ def export(
         questions = load_questions(objective or None)
         export_questions(fmt, out, questions)
     except ValueError as error:
-        _fail(str(error))
+        fail(str(error))
     Console().print(f"wrote {out} ({len(questions)} questions, {fmt})")
 
 
@@ -170,7 +166,7 @@ def html_page(
     try:
         page = quiz_html(load_questions(objective or None))
     except ValueError as error:
-        _fail(str(error))
+        fail(str(error))
     write_atomic(out, page)
     Console().print(f"wrote {out}")
 
@@ -240,7 +236,7 @@ def grade(
             ),
         )
     except ValueError as error:
-        _fail(str(error))
+        fail(str(error))
     console.print(f"isolation: {report.isolation} ({report.isolation_reason})")
     console.print(f"wrote {out} ({len(report.results)} rows) in {report.seconds:g} s")
     if feedback is not None:

@@ -5,13 +5,12 @@ from __future__ import annotations
 import inspect
 import json
 from pathlib import Path
-from typing import NoReturn
 
 import typer
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 
+from attention_lab.cli._messages import fail
 from attention_lab.cli._paths import figure_file, output_file
 from attention_lab.experiments import EXPERIMENTS, get_experiment
 
@@ -61,13 +60,13 @@ def run(
     try:
         fn = get_experiment(name)
     except ValueError as error:
-        _fail(str(error))
+        fail(str(error))
     kwargs: dict[str, object] = {"quick": quick, "seed": seed}
     if checkpoint is not None:
         if "checkpoint" not in inspect.signature(fn).parameters:
-            _fail(f"experiment {name!r} trains no model to checkpoint")
+            fail(f"experiment {name!r} trains no model to checkpoint")
         if checkpoint.exists() and not force:
-            _fail(
+            fail(
                 f"--checkpoint: '{checkpoint}' exists already; pass --force to replace it with a "
                 f"newly trained model, or another --checkpoint"
             )
@@ -83,9 +82,3 @@ def run(
         figure = result.plot()
         figure.savefig(plot_path, dpi=120, bbox_inches="tight")
         console.print(f"wrote {plot_path}", markup=False, highlight=False)
-
-
-def _fail(message: str) -> NoReturn:
-    """Print ``message`` as the learner's error message (exit code 2, no traceback)."""
-    Console().print(f"[red]error:[/red] {escape(message)}", highlight=False, soft_wrap=True)
-    raise typer.Exit(2)

@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 import typer
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 
+from attention_lab.cli._messages import fail
 from attention_lab.cli._paths import output_file
 
 
@@ -58,8 +58,7 @@ def handcalc(
     try:
         p = generate_handcalc(seed, tokens=tokens, d_model=d_model, d_k=d_k, decimals=decimals)
     except (TypeError, ValueError) as error:
-        console.print(f"[red]error:[/red] {escape(str(error))}", highlight=False)
-        raise typer.Exit(2) from None
+        fail(error)
     tok = list(p.tokens)
     model = [f"x{j + 1}" for j in range(p.d_model)]
     dk = [f"d{j + 1}" for j in range(p.d_k)]

@@ -9,8 +9,8 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
-from rich.text import Text
 
+from attention_lab.cli._messages import fail
 from attention_lab.cli._paths import figure_file, output_file
 
 console = Console()
@@ -23,13 +23,6 @@ def register(app: typer.Typer) -> None:
     app.command("explore")(explore)
 
 
-def _fail(message: str, code: int = 2) -> typer.Exit:
-    # plain text, not markup (brackets in a path stay); torch's terminal codes are decoded
-    text = Text.assemble(("error:", "red"), " ", Text.from_ansi(message))
-    errors.print(text, highlight=False, soft_wrap=True)
-    return typer.Exit(code)
-
-
 def _load():
     import torch
 
@@ -39,7 +32,7 @@ def _load():
     try:
         return load_minilm()
     except (ModuleNotFoundError, FileNotFoundError) as error:
-        raise _fail(str(error), code=1) from None
+        fail(str(error), code=1)
 
 
 def similarity(
@@ -52,14 +45,14 @@ def similarity(
     from attention_lab.nn.bert import sentence_embeddings
 
     if len(sentences) < 2:
-        raise _fail(f"sentences: expected at least 2 sentences to compare, got {len(sentences)}")
+        fail(f"sentences: expected at least 2 sentences to compare, got {len(sentences)}")
     model, tokenizer = _load()
     max_len = 256  # all-MiniLM-L6-v2's sentence length (sentence_bert_config.json)
     try:
         batch = tokenizer(sentences, max_len=max_len)
         embeddings = sentence_embeddings(model, tokenizer, sentences, max_len=max_len)
     except ValueError as error:
-        raise _fail(str(error)) from None
+        fail(str(error))
     for i, (cut, n) in enumerate(zip(batch.truncated, batch.num_tokens)):
         if cut:
             errors.print(
@@ -110,13 +103,13 @@ def attention(
     model, tokenizer = _load()
     L, H = model.config.num_layers, model.config.num_heads
     if not 0 <= layer < L:
-        raise _fail(f"--layer: expected a layer in 0..{L - 1} (MiniLM has {L}), got {layer}")
+        fail(f"--layer: expected a layer in 0..{L - 1} (MiniLM has {L}), got {layer}")
     if not 0 <= head < H:
-        raise _fail(f"--head: expected a head in 0..{H - 1} (MiniLM has {H}), got {head}")
+        fail(f"--head: expected a head in 0..{H - 1} (MiniLM has {H}), got {head}")
     try:
         result = sentence_attention(model, tokenizer, sentence)
     except ValueError as error:
-        raise _fail(str(error)) from None
+        fail(str(error))
     if result.truncated:
         errors.print(
             f"note: the sentence has {result.num_tokens} tokens; MiniLM reads at most "
@@ -178,15 +171,15 @@ def explore(
     try:
         server = make_server(checkpoint=checkpoint, port=port, verbose=True)
     except (FileNotFoundError, ValueError) as error:
-        raise _fail(str(error)) from None
+        fail(str(error))
     except OSError as error:
-        raise _fail(f"--port: cannot listen on 127.0.0.1:{port} ({error.strerror})") from None
+        fail(f"--port: cannot listen on 127.0.0.1:{port} ({error.strerror})")
     if checkpoint is not None:
         try:
             server.app.sources["translation"].load()  # a bad checkpoint fails now, not in the page
         except SourceUnavailableError as error:
             server.server_close()
-            raise _fail(str(error)) from None
+            fail(str(error))
     console.print(f"attention explorer on [bold]{server.url}[/bold] (Ctrl-C to stop)")
     if open_browser:
         webbrowser.open(server.url)

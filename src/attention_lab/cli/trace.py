@@ -8,9 +8,9 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 
+from attention_lab.cli._messages import fail
 from attention_lab.cli._paths import output_file
 
 
@@ -47,8 +47,7 @@ def trace(
             seed=seed,
         )
     except (ValueError, TypeError) as error:
-        console.print(f"[red]error:[/red] {escape(str(error))}", highlight=False)
-        raise typer.Exit(2) from None
+        fail(error)
     if plain:
         console.out(str(result), highlight=False)
     else:

@@ -44,13 +44,14 @@ def figure_file(value: Path | None) -> Path | None:
 
 
 def output_folder(value: Path | None) -> Path | None:
-    """Callback: a folder the command fills (made if absent; its parent must exist)."""
+    """Callback: a folder the command fills, made with its parents if absent; refused only when
+    a file stands where a folder is needed."""
+    from attention_lab.course.files import check_folder
+
     if value is None:
         return None
-    if str(value) == "":
-        raise typer.BadParameter("expected a folder name, got ''")
-    if value.exists() and not value.is_dir():
-        raise typer.BadParameter(f"expected a folder, got the file '{value}'")
-    if not value.exists() and not value.parent.is_dir():
-        raise typer.BadParameter(f"the folder '{value.parent}' does not exist (create it first)")
+    try:
+        check_folder("folder", value)
+    except ValueError as error:
+        raise typer.BadParameter(str(error).removeprefix("folder: ")) from None
     return value

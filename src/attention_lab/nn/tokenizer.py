@@ -92,7 +92,7 @@ class BertTokenizer:
         Sentences longer than ``max_len`` tokens (default ``self.max_len``) are cut to
         ``[CLS] first max_len - 2 pieces [SEP]`` and flagged in ``TokenBatch.truncated``.
         """
-        texts = _check_texts(texts)
+        texts = check_texts(texts)
         max_len = self.max_len if max_len is None else max_len
         if isinstance(max_len, bool) or not isinstance(max_len, int) or max_len < 3:
             raise ValueError(f"max_len: expected an int >= 3, got {max_len!r}")
@@ -135,22 +135,24 @@ class BertTokenizer:
         return token_id
 
 
-def _check_texts(texts: object) -> list[str]:
+def check_texts(texts: object, name: str = "texts") -> list[str]:
+    """One sentence or a list of them, each a non-empty str, as a list; ``name`` is the argument
+    the caller's error message should name."""
     if isinstance(texts, str):
         texts = [texts]
     if not isinstance(texts, Sequence):
-        raise TypeError(f"texts: expected a str or a list of str, got {type(texts).__name__}")
+        raise TypeError(f"{name}: expected a str or a list of str, got {type(texts).__name__}")
     for i, text in enumerate(texts):
         if not isinstance(text, str):
             raise TypeError(
-                f"texts: expected a str or a list of str, got {type(text).__name__} at index {i}"
+                f"{name}: expected a str or a list of str, got {type(text).__name__} at index {i}"
             )
     if len(texts) == 0:
-        raise ValueError("texts: expected at least one sentence, got an empty list")
+        raise ValueError(f"{name}: expected at least one sentence, got an empty list")
     for i, text in enumerate(texts):
         if not text.strip():
             raise ValueError(
-                f"texts: expected non-empty sentences, got {text!r} at index {i} "
+                f"{name}: expected non-empty sentences, got {text!r} at index {i} "
                 "(nothing to tokenize)"
             )
     return list(texts)

@@ -24,6 +24,7 @@ import gc
 import math
 import os
 import time
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -279,8 +280,6 @@ def load_checkpoint(path: str | Path, *, require_trained: bool = True) -> dict[s
         CheckpointError: a directory, not readable, not a torch file, not an attention-lab
             checkpoint, or (with ``require_trained``) a model trained for 0 steps.
     """
-    import warnings
-
     if isinstance(path, bool) or not isinstance(path, (str, os.PathLike)):
         raise TypeError(f"checkpoint: expected a path to a checkpoint file, got {path!r:.60}")
     path = Path(path)

@@ -36,7 +36,7 @@ import torch
 from attention_lab import MultiHeadAttention, scaled_dot_product_attention
 from attention_lab.exercises.heatmap_reading import HeatmapReading
 from attention_lab.experiments import multihead_roles, scaling
-from attention_lab.handcalc import check_handcalc, generate_handcalc
+from attention_lab.handcalc import check_handcalc, generate_handcalc, solution_markdown
 from attention_lab.viz import interactive_attention, plot_attention, show
 
 torch.manual_seed(0)
@@ -137,7 +137,7 @@ print(check_handcalc(7, output=problem.weights @ problem.K).message)
 # %%
 from IPython.display import Markdown
 
-Markdown(problem.worked_solution())
+Markdown(solution_markdown(problem))
 
 # %% [markdown]
 # <!-- serves: 3.2.4 -->

@@ -290,7 +290,7 @@ mask.plot()
 # <!-- serves: 3.3.1 3.3.4 -->
 # ## The architecture at work: a translator trained in a minute
 #
-# `attention_lab.experiments.translation` trains this encoder-decoder (2 + 2 layers,
+# `attention_lab.translator` trains this encoder-decoder (2 + 2 layers,
 # $d_{model}=64$) to translate English number words into digits, with padding and causal masks,
 # and tests it with greedy decoding on numbers it never saw (a held-out split, fixed by the seed).
 # The page loads a saved checkpoint
@@ -299,7 +299,7 @@ mask.plot()
 # about a minute on one CPU thread, and saves it for the next run.
 
 # %%
-from attention_lab.experiments import translation
+from attention_lab.translator import cross_attention, exact_match, get_translator, translate
 
 # the course build keeps its artifacts in ATTENTION_LAB_ARTIFACTS, so the model trains once per build cache
 artifacts = Path(
@@ -307,15 +307,14 @@ artifacts = Path(
 )
 checkpoint = Path(os.environ.get("ATTENTION_LAB_TRANSLATOR", artifacts / "translator-quick.pt"))
 checkpoint.parent.mkdir(parents=True, exist_ok=True)
-translator = translation.get_translator(checkpoint, seed=0)
+translator = get_translator(checkpoint, seed=0)
 held_out = translator.task.with_split("test")  # numbers the model never saw in training
 print(
-    f"exact match on the {len(held_out)} held-out numbers: "
-    f"{translation.exact_match(translator, held_out):.1%}"
+    f"exact match on the {len(held_out)} held-out numbers: {exact_match(translator, held_out):.1%}"
 )
 unseen = [held_out.pair(i)[0] for i in range(len(held_out))]
 for words in unseen[:: len(unseen) // 3][:3]:
-    print(f"{words!r:45} -> {translation.translate(translator, words)}")
+    print(f"{words!r:45} -> {translate(translator, words)}")
 
 # %% [markdown]
 # Which source words does each output digit look at? The cross-attention of the last decoder
@@ -323,7 +322,7 @@ for words in unseen[:: len(unseen) // 3][:3]:
 
 # %%
 sentence = next((w for w in unseen if "hundred" in w and "-" in w), unseen[0])
-example = translation.cross_attention(translator, sentence)
+example = cross_attention(translator, sentence)
 print("source:", example.source)
 print("output:", example.output)
 weights = example.weights[-1].mean(0)  # (L, H, T_out, T_src) -> (T_out, T_src)

@@ -34,7 +34,7 @@ from IPython.display import HTML, Markdown, display
 
 from attention_lab.assessment import NotebookQuiz, coverage, load_questions, quiz_html
 from attention_lab.assessment.export import to_gift
-from attention_lab.course.objectives import objectives
+from attention_lab.objectives import objectives
 
 questions = load_questions()
 kinds = {

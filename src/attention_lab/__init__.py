@@ -21,10 +21,6 @@ _EXPORTS = {
     "grade_batch": "attention_lab.assessment",
     "load_questions": "attention_lab.assessment",
     "quiz_html": "attention_lab.assessment",
-    "Translator": "attention_lab.experiments.translation",
-    "get_translator": "attention_lab.experiments.translation",
-    "load_translator": "attention_lab.experiments.translation",
-    "translate": "attention_lab.experiments.translation",
     "check_handcalc": "attention_lab.handcalc",
     "generate_handcalc": "attention_lab.handcalc",
     "scaled_dot_product_attention": "attention_lab.nn.attention",
@@ -60,6 +56,10 @@ _EXPORTS = {
     "trace": "attention_lab.tracing",
     "TrainConfig": "attention_lab.training",
     "train": "attention_lab.training",
+    "Translator": "attention_lab.translator",
+    "get_translator": "attention_lab.translator",
+    "load_translator": "attention_lab.translator",
+    "translate": "attention_lab.translator",
 }
 
 __all__ = sorted(_EXPORTS)

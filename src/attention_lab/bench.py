@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass
 import torch
 from torch import Tensor, nn
 
+from attention_lab.experiments import translation
 from attention_lab.nn.multihead import MultiHeadAttention, use_fast_attention
 from attention_lab.nn.transformer import Transformer, TransformerConfig
 
@@ -337,8 +338,6 @@ def bench_translation(seed: int = 0) -> dict:
     The quick run stops as soon as every validation number is translated exactly; the held-out
     test numbers, never seen in training, are scored after.
     """
-    from attention_lab.experiments import translation
-
     result = translation.run(quick=True, seed=seed, progress=False)
     return {
         "seconds": result.seconds,
@@ -352,21 +351,3 @@ def bench_translation(seed: int = 0) -> dict:
         and result.peak_memory_mb <= 1024,
         "seed": seed,
     }
-
-
-def bench_course_build(lessons_dir: str = "lessons") -> dict:
-    """A cold build of the course (empty cache) and a warm rebuild with nothing changed."""
-    import tempfile
-    from pathlib import Path
-
-    from attention_lab.course.site import build, cpu_jobs
-
-    times = {}
-    with tempfile.TemporaryDirectory() as tmp:
-        for name in ("cold", "warm"):
-            start = time.perf_counter()
-            build(lessons_dir, Path(tmp) / "site", cache_dir=Path(tmp) / "cache", jobs=cpu_jobs())
-            times[f"{name}_seconds"] = time.perf_counter() - start
-    times["target"] = "cold <= 360 s, warm <= 30 s"
-    times["met"] = times["cold_seconds"] <= 360 and times["warm_seconds"] <= 30
-    return times

@@ -12,7 +12,7 @@ from attention_lab.assessment import check_answer, coverage, load_questions
 from attention_lab.assessment.bank import parse_bank_file
 from attention_lab.assessment.figures import FIGURES, figure_png, get_figure
 from attention_lab.assessment.schema import QuestionSchemaError
-from attention_lab.course.objectives import objectives
+from attention_lab.objectives import objectives
 
 QUESTIONS = load_questions()
 IDS = list(objectives())

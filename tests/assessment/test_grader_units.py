@@ -13,9 +13,10 @@ from typer.testing import CliRunner
 
 from attention_lab.assessment.grader import Limits, grade_batch, notebook_to_source
 from attention_lab.assessment.grader.batch import find_submissions
-from attention_lab.assessment.grader.report import _csv_cell, safe_file_stem, write_csv_atomic
+from attention_lab.assessment.grader.report import safe_file_stem
 from attention_lab.assessment.grader.sandbox import read_child_file
 from attention_lab.cli import app
+from attention_lab.files import _csv_cell, write_csv_atomic
 
 
 def test_notebook_to_source_keeps_code_and_comments_out_magics():
@@ -93,7 +94,7 @@ def test_grade_batch_bad_input(tmp_path):
         grade_batch(tmp_path, tmp_path / "g.csv", jobs=0)
     with pytest.raises(ValueError, match="isolation must be 'auto', 'namespace' or 'basic'"):
         grade_batch(tmp_path, tmp_path / "g.csv", isolation="docker")
-    with pytest.raises(ValueError, match="out: expected a file path for the gradebook"):
+    with pytest.raises(ValueError, match="out: expected a file path, got the directory"):
         grade_batch(tmp_path, tmp_path)
     with pytest.raises(ValueError, match="out: the folder .* does not exist"):
         grade_batch(tmp_path, tmp_path / "missing" / "g.csv")

@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
-import sys
 import types
+from pathlib import Path
 
 import pytest
 
+from attention_lab.assessment.bank import load_questions
 from attention_lab.course import coverage as cov
-from attention_lab.course.lessons import Lesson, Marker
-from attention_lab.course.objectives import objectives
+from attention_lab.course.lessons import Lesson, Marker, load_all
+from attention_lab.objectives import objectives
 
 
 def lesson(name: str, *markers: tuple[str, tuple[str, ...], str]) -> Lesson:
     number, slug = name.split("_", 1)
     return Lesson(
-        path=__import__("pathlib").Path(f"{name}.py"),
+        path=Path(f"{name}.py"),
         number=number,
         slug=slug,
         title=slug,
@@ -94,32 +95,25 @@ def test_page_links_sections_and_marks_gaps():
     assert f"All {len(ALL)} learning objectives have a lesson section" in complete
 
 
+def test_quiz_questions_take_the_id_and_objectives_of_each_question():
+    bank = [types.SimpleNamespace(id="a", objectives=["3.1.1", "3.2.2"])]
+    assert cov.quiz_questions(bank) == [cov.QuizQuestion("a", ("3.1.1", "3.2.2"))]
+
+
 @pytest.mark.parametrize(
-    "bank",
+    "question",
     [
-        {"questions": lambda: [types.SimpleNamespace(id="a", objectives=["3.1.1"])]},
-        {"load_questions": lambda: [{"id": "a", "objectives": "3.1.1"}]},
-        {"QUESTIONS": [types.SimpleNamespace(name="a", objectives=("3.1.1",))]},
+        {"id": "a", "objectives": ["3.1.1"]},  # a dict, not a question
+        types.SimpleNamespace(id="a", objectives="3.1.1"),  # a str, not a list of ids
+        types.SimpleNamespace(name="a", objectives=["3.1.1"]),  # no .id
     ],
 )
-def test_question_bank_is_read_through_its_listing_function(monkeypatch, bank):
-    module = types.ModuleType("attention_lab.assessment")
-    for key, value in bank.items():
-        setattr(module, key, value)
-    monkeypatch.setitem(sys.modules, "attention_lab.assessment", module)
-    assert cov.quiz_questions() == [cov.QuizQuestion("a", ("3.1.1",))]
-
-
-def test_a_bank_without_a_listing_reads_as_absent(monkeypatch):
-    monkeypatch.setitem(sys.modules, "attention_lab.assessment", types.ModuleType("x"))
-    assert cov.quiz_questions() is None
+def test_quiz_questions_refuse_what_is_not_a_question(question):
+    with pytest.raises(TypeError, match=r"bank\[0\]: expected a question with .id"):
+        cov.quiz_questions([question])
 
 
 def test_the_course_covers_every_objective():
     """The course itself (lessons/ and the question bank): the check `attention-lab build` makes."""
-    from pathlib import Path
-
-    from attention_lab.course.lessons import load_all
-
     lessons = load_all(Path(__file__).resolve().parents[2] / "lessons")
-    cov.check(cov.compute(lessons, cov.quiz_questions()))
+    cov.check(cov.compute(lessons, cov.quiz_questions(load_questions())))

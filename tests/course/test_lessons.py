@@ -162,8 +162,8 @@ def test_a_marker_above_the_cells_heading_belongs_to_that_heading(write_lesson):
 
 
 def test_site_labels_markers_below_the_heading_they_serve():
-    from attention_lab.course.objectives import objectives
     from attention_lab.course.site import _with_badges
+    from attention_lab.objectives import objectives
 
     source = "<!-- serves: 3.2.1 -->\n## Queries\nText <!-- hands-on: 3.2.2 -->"
     lines = _with_badges(source, objectives()).splitlines()

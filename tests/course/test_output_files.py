@@ -7,7 +7,7 @@ import stat
 
 import pytest
 
-from attention_lab.course.files import check_folder, write_atomic, write_files
+from attention_lab.files import check_folder, write_atomic, write_files
 
 
 @pytest.fixture

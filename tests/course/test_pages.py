@@ -10,7 +10,7 @@ import pytest
 
 from attention_lab.course import pages
 from attention_lab.course.lessons import Lesson
-from attention_lab.course.objectives import Topic, duration_minutes, topics
+from attention_lab.objectives import Topic, duration_minutes, topics
 
 
 def test_every_topic_plan_fits_the_syllabus_duration():

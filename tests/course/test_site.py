@@ -17,7 +17,9 @@ from urllib.parse import urlparse
 
 import pytest
 
+from attention_lab.assessment.bank import load_questions
 from attention_lab.course import offline
+from attention_lab.course.coverage import quiz_questions
 from attention_lab.course.notebooks import PLACEHOLDER
 from attention_lab.course.serve import make_server
 from attention_lab.course.site import build, cpu_jobs
@@ -28,6 +30,7 @@ CHROMIUM = Path("/usr/bin/chromium")
 SHOTS = Path("/tmp/course-shots")
 # Set to 1 to build only the fixture lessons while developing the site itself.
 FIXTURES_ONLY = os.environ.get("ATTENTION_LAB_COURSE_FIXTURES_ONLY") == "1"
+QUESTIONS = quiz_questions(load_questions())  # what `attention-lab build` passes
 
 
 def _real_lessons() -> list[Path]:
@@ -49,7 +52,7 @@ def course(tmp_path_factory):
     # measures the cache, not whether someone edited the library in between.
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr("attention_lab.course.execute.library_fingerprint", lambda: "pinned")
-        report = build(lessons, root / "site", allow_gaps=True, jobs=cpu_jobs())
+        report = build(lessons, root / "site", questions=QUESTIONS, allow_gaps=True, jobs=cpu_jobs())
     return report
 
 
@@ -175,7 +178,7 @@ def test_landing_page_offers_student_notebooks(course):
 
 def test_warm_rebuild_executes_nothing(course, monkeypatch):
     monkeypatch.setattr("attention_lab.course.execute.library_fingerprint", lambda: "pinned")
-    again = build(course.out.parent / "lessons", course.out, allow_gaps=True)
+    again = build(course.out.parent / "lessons", course.out, questions=QUESTIONS, allow_gaps=True)
     assert again.executed == {}
     assert set(again.cached) == set(course.lessons)
 

@@ -11,8 +11,8 @@ import pytest
 import torch
 
 from attention_lab import rnn_step
-from attention_lab.course.objectives import topics
 from attention_lab.experiments import rnn_gradients
+from attention_lab.objectives import topics
 from attention_lab.viz import draw_gradient_flow, draw_rnn_unrolled
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
 
@@ -10,15 +11,16 @@ import torch
 import torch.nn.functional as F
 from lab33_ddp_setup import make_run
 
+import attention_lab.training.loop as loop
+from attention_lab.checkpoints import CheckpointError, load_checkpoint, save_checkpoint
+from attention_lab.nn.multihead import FusedMultiHeadAttention, MultiHeadAttention
 from attention_lab.tasks.numbers import NumberTranslation
 from attention_lab.training import (
-    CheckpointError,
     DistInfo,
+    StepOutput,
     TrainConfig,
     batch_indices,
-    load_checkpoint,
     lr_lambda,
-    save_checkpoint,
     seq2seq_loss,
     train,
 )
@@ -138,14 +140,12 @@ def test_resume_continues_exactly(tmp_path):
 
 
 def test_checkpoint_every_saves_during_training(tmp_path, monkeypatch):
-    import attention_lab.training as training
-
     model, task, _ = make_run()
     config = TrainConfig(steps=4, batch_size=8, warmup=1, checkpoint_every=2)
     saved = []
-    original = training.save_checkpoint
+    original = loop.save_checkpoint
     monkeypatch.setattr(
-        training,
+        loop,
         "save_checkpoint",
         lambda path, state: saved.append(state["step"]) or original(path, state),
     )
@@ -271,7 +271,7 @@ def test_a_failed_save_removes_its_temporary_file_and_keeps_the_old_one(tmp_path
     def failing_replace(src, dst):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr("attention_lab.training.os.replace", failing_replace)
+    monkeypatch.setattr("attention_lab.files.os.replace", failing_replace)
     with pytest.raises(OSError, match="No space left on device"):
         save_checkpoint(path, {"step": 2, "model": {"w": torch.zeros(500_000)}})
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model.pt"]  # no model.pt.tmp
@@ -343,3 +343,62 @@ def test_progress_false_prints_nothing(capsys):
     )
     captured = capsys.readouterr()
     assert captured.out == "" and captured.err == ""
+
+
+def _attention_kinds(model: torch.nn.Module) -> set[type]:
+    kinds = (MultiHeadAttention, FusedMultiHeadAttention)
+    return {type(m) for m in model.modules() if isinstance(m, kinds)}
+
+
+def test_fast_attention_while_training_and_readable_after_even_when_a_step_raises():
+    model, task, _ = make_run()
+    seen = []
+
+    def failing_loss(m, batch):
+        seen.append(_attention_kinds(m))
+        raise RuntimeError("out of memory (simulated)")
+
+    config = TrainConfig(steps=2, batch_size=8, warmup=1)
+    with pytest.raises(RuntimeError, match="simulated"):
+        train(model, task, config, collate=task.collate, loss_fn=failing_loss, progress=False)
+    assert seen == [{FusedMultiHeadAttention}]  # fused inside the step
+    assert _attention_kinds(model) == {MultiHeadAttention}  # readable again after the raise
+
+
+def test_the_loop_trains_any_model_with_its_own_loss():
+    """No Transformer needed: a linear regression, its loss and its batches."""
+    torch.manual_seed(0)
+    x = torch.randn(64, 3)
+    y = x @ torch.tensor([1.0, -2.0, 0.5])
+    data = [(x[i], y[i]) for i in range(64)]
+
+    class Batch:
+        def __init__(self, items):
+            self.x = torch.stack([a for a, _ in items])
+            self.y = torch.stack([b for _, b in items])
+
+        def to(self, device):
+            return self
+
+    def squared_error(m, batch):
+        loss = ((m(batch.x).squeeze(-1) - batch.y) ** 2).sum()
+        return StepOutput(loss, len(batch.y), 0)
+
+    model = torch.nn.Linear(3, 1)
+    config = TrainConfig(steps=200, batch_size=16, lr=0.05, warmup=1, schedule="constant")
+    result = train(model, data, config, collate=Batch, loss_fn=squared_error, progress=False)
+    assert result.history[-1]["loss"] < 1e-3 < result.history[0]["loss"]
+
+
+def test_the_noam_schedule_needs_the_model_width():
+    config = TrainConfig(schedule="noam", warmup=10, steps=20)
+    with pytest.raises(ValueError, match="d_model: the 'noam' schedule .* got None"):
+        lr_lambda(config)
+    model, task, _ = make_run()
+    with pytest.raises(ValueError, match="d_model: the 'noam' schedule"):
+        train(model, task, dataclasses.replace(config, batch_size=8), collate=task.collate)
+    result = train(
+        model, task, dataclasses.replace(config, batch_size=8, steps=2), collate=task.collate,
+        d_model=32, progress=False,
+    )  # fmt: skip
+    assert result.history[-1]["lr"] == pytest.approx(32**-0.5 * min(2**-0.5, 2 * 10**-1.5))

@@ -1,4 +1,4 @@
-"""The translation experiment, the lesson's API and the `translate` / `train` commands."""
+"""The number translator (the lesson's API), its experiment and the `translate` / `train` commands."""
 
 from __future__ import annotations
 
@@ -10,20 +10,27 @@ import pytest
 import torch
 from typer.testing import CliRunner
 
+from attention_lab.checkpoints import CheckpointError, save_checkpoint
 from attention_lab.cli import app
 from attention_lab.experiments import translation
-from attention_lab.experiments.translation import (
+from attention_lab.tasks.numbers import NumberTranslation, number_to_words
+from attention_lab.training import TrainConfig
+from attention_lab.translator import (
     QUICK,
+    Translator,
+    build_model,
     cross_attention,
     exact_match,
     get_translator,
     load_translator,
+    resume_setup,
     setup_for,
     train_translator,
     translate,
 )
-from attention_lab.tasks.numbers import number_to_words
-from attention_lab.training import CheckpointError, TrainConfig, save_checkpoint
+from attention_lab.translator import (
+    _source_ids as source_ids,
+)
 
 matplotlib.use("Agg")
 runner = CliRunner()
@@ -60,6 +67,21 @@ def test_learns_to_translate_numbers_it_never_saw(trained):
     n = next(n for n in test.numbers.tolist() if n >= 100)
     digits = translate(translator, number_to_words(n))
     assert digits.replace(" ", "").isdigit()
+
+
+def test_resume_setup_rebuilds_the_run_of_a_checkpoint(tmp_path, trained):
+    _, _, path = trained
+    task = SMALL.train
+    setup, seed = resume_setup(path, steps=task.steps + 100)
+    assert seed == 0  # the seed that fixed the split, so the resumed run sees the same data
+    assert (setup.max_number, setup.direction, setup.model) == (999, SMALL.direction, SMALL.model)
+    assert setup.train == dataclasses.replace(task, steps=task.steps + 100)
+    with pytest.raises(ValueError, match="the task of a checkpoint cannot change"):
+        resume_setup(path, max_number=99)
+    other = tmp_path / "other.pt"
+    save_checkpoint(other, {"step": 1, "kind": "classifier"})
+    with pytest.raises(CheckpointError, match="expected a translation checkpoint"):
+        resume_setup(other)
 
 
 def test_checkpoint_round_trip(trained):
@@ -103,14 +125,14 @@ def test_translate_bad_input(trained, text, error, match):
 
 def test_translate_needs_a_translator():
     with pytest.raises(TypeError, match="translator: expected a Translator .* got Transformer"):
-        translate(translation.build_model(SMALL, 0), "one")
+        translate(build_model(SMALL, 0), "one")
 
 
 def test_load_translator_errors(tmp_path):
     with pytest.raises(FileNotFoundError, match="does not exist"):
         load_translator(tmp_path / "missing.pt")
     untrained = tmp_path / "untrained.pt"
-    model = translation.build_model(SMALL, 0)
+    model = build_model(SMALL, 0)
     save_checkpoint(untrained, {"step": 0, "model": model.state_dict(), "kind": "translation"})
     with pytest.raises(CheckpointError, match="untrained model"):
         load_translator(untrained)
@@ -141,7 +163,7 @@ def test_run_reports_the_issue_keys_and_plots(tmp_path, monkeypatch):
     for key in ("exact_match", "seconds", "steps", "tokens_per_second", "params"):
         assert isinstance(data[key], (int, float)), key
     assert 0.85 <= data["exact_match"] <= 1 and data["test_numbers"] == 100
-    assert data["params"] == sum(p.numel() for p in translation.build_model(SMALL, 0).parameters())
+    assert data["params"] == sum(p.numel() for p in build_model(SMALL, 0).parameters())
     assert 0 < data["peak_memory_mb"] < 4096
     json.dumps(data)
     figure = result.plot()
@@ -150,7 +172,7 @@ def test_run_reports_the_issue_keys_and_plots(tmp_path, monkeypatch):
     assert attention_axes.get_title().startswith("cross-attention")
     source = [t.get_text() for t in attention_axes.get_xticklabels()]
     assert source == result._example.source and "hundred" in source  # a held-out example
-    held_out = {number_to_words(n) for n in translation.NumberTranslation(
+    held_out = {number_to_words(n) for n in NumberTranslation(
         999, test_size=100, valid_size=50, split="test").numbers.tolist()}  # fmt: skip
     assert " ".join(source) in {w.replace("-", " ") for w in held_out}
 
@@ -237,10 +259,8 @@ def test_cli_train_then_resume(tmp_path):
 
 
 def test_direction_follows_the_checkpoint():
-    from attention_lab.experiments.translation import Translator
-    from attention_lab.tasks.numbers import NumberTranslation
 
-    model = translation.build_model(SMALL, 0)
+    model = build_model(SMALL, 0)
     to_words = Translator(
         model, NumberTranslation(999, "digits-to-words", test_size=10, valid_size=5)
     )
@@ -330,11 +350,9 @@ def test_cli_translate_shows_checkpoint_errors_as_they_are(tmp_path, monkeypatch
 
 
 def _untrained(max_number: int = 9999, direction: str = "words-to-digits"):
-    from attention_lab.experiments.translation import Translator
-    from attention_lab.tasks.numbers import NumberTranslation
 
     task = NumberTranslation(max_number, direction, test_size=10, valid_size=5)
-    return Translator(translation.build_model(QUICK, 0), task)
+    return Translator(build_model(QUICK, 0), task)
 
 
 @pytest.mark.parametrize(
@@ -369,14 +387,10 @@ def test_every_number_the_task_writes_is_accepted():
     to_digits, to_words = _untrained(), _untrained(direction="digits-to-words")
     for n in range(10_000):
         words = number_to_words(n)
-        assert translation._source_ids(to_digits, words).tolist() == to_digits.tokenizer.encode(
-            words
-        )
+        assert source_ids(to_digits, words).tolist() == to_digits.tokenizer.encode(words)
         for digits in (str(n), number_to_digits(n)):
-            assert translation._source_ids(to_words, digits).tolist() == to_words.tokenizer.encode(
-                digits
-            )
-    assert translation._source_ids(to_words, "1,005").tolist() == to_words.tokenizer.encode("1005")
+            assert source_ids(to_words, digits).tolist() == to_words.tokenizer.encode(digits)
+    assert source_ids(to_words, "1,005").tolist() == to_words.tokenizer.encode("1005")
 
 
 def test_digits_with_leading_zeros_are_refused():

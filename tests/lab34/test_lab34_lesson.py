@@ -15,8 +15,8 @@ from nbclient import NotebookClient
 from torch import nn
 
 from attention_lab.course.notebooks import BEGIN, END, solution_copy, student_copy
-from attention_lab.course.objectives import objectives
 from attention_lab.exercises import EXERCISES, evaluate
+from attention_lab.objectives import objectives
 
 LESSON = Path(__file__).resolve().parents[2] / "lessons" / "04_from_scratch.py"
 

@@ -217,9 +217,9 @@ def translation_checkpoint(tmp_path_factory):
 
     import torch
 
-    from attention_lab.experiments.translation import QUICK, build_model
+    from attention_lab.checkpoints import save_checkpoint
     from attention_lab.tasks.numbers import NumberTranslation
-    from attention_lab.training import save_checkpoint
+    from attention_lab.translator import QUICK, build_model
 
     torch.set_num_threads(1)
     task = NumberTranslation(99, "words-to-digits", test_size=10, valid_size=10, seed=0)
@@ -235,7 +235,7 @@ def translation_checkpoint(tmp_path_factory):
 
 
 def test_translation_model_shows_three_kinds_of_attention(translation_checkpoint):
-    from attention_lab.experiments.translation import cross_attention, load_translator
+    from attention_lab.translator import cross_attention, load_translator
 
     server = make_server(checkpoint=translation_checkpoint, port=0)
     threading.Thread(target=server.serve_forever, daemon=True).start()

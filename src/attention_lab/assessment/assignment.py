@@ -16,8 +16,8 @@ from pathlib import Path
 
 import yaml
 
-from attention_lab.course.files import Written, check_folder, write_files
-from attention_lab.course.objectives import objectives as course_objectives
+from attention_lab.files import Written, check_folder, write_files
+from attention_lab.objectives import objectives as course_objectives
 
 
 @dataclass(frozen=True)

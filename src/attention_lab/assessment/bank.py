@@ -10,7 +10,7 @@ from importlib import resources
 import yaml
 
 from attention_lab.assessment.schema import Question, QuestionSchemaError, validate_question
-from attention_lab.course.objectives import objectives as course_objectives
+from attention_lab.objectives import objectives as course_objectives
 
 
 def parse_bank_file(text: str, source: str, objective_ids: Iterable[str]) -> list[Question]:

@@ -14,11 +14,12 @@ import json
 from collections.abc import Sequence
 from pathlib import Path
 
+from attention_lab.assessment.bank import load_questions
 from attention_lab.assessment.gift import parse_gift, to_gift
 from attention_lab.assessment.jupyterquiz import parse_jupyterquiz, to_jupyterquiz
 from attention_lab.assessment.qti import parse_qti, to_qti, to_text2qti
 from attention_lab.assessment.schema import Question
-from attention_lab.course.files import write_atomic
+from attention_lab.files import write_atomic
 
 FORMATS = ("gift", "qti", "json")
 
@@ -37,8 +38,6 @@ __all__ = [
 
 def export_questions(fmt: str, out: Path, questions: Sequence[Question] | None = None) -> Path:
     """Write the bank (or `questions`) to `out` in `fmt` (gift, qti or json), in one step."""
-    from attention_lab.assessment.bank import load_questions
-
     if fmt not in FORMATS:
         raise ValueError(f"format: expected one of {FORMATS}, got {fmt!r}")
     questions = list(questions) if questions is not None else load_questions()

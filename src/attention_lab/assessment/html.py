@@ -15,6 +15,7 @@ import json
 import uuid
 from collections.abc import Sequence
 
+from attention_lab.assessment.bank import bank_version, load_questions
 from attention_lab.assessment.figures import figure_data_uri
 from attention_lab.assessment.schema import Question
 from attention_lab.assessment.scoring import ANSWERS_FORMAT
@@ -153,8 +154,6 @@ def quiz_html(
     `questions` defaults to the whole bank. With ``full_document=False`` the result is a
     fragment (a <div>, its data, style and script) for embedding in a page or notebook output.
     """
-    from attention_lab.assessment.bank import bank_version, load_questions
-
     questions = list(questions) if questions is not None else load_questions()
     if not questions:
         raise ValueError("questions: expected at least one question, got an empty list")

@@ -17,6 +17,7 @@ import random
 from collections.abc import Sequence
 from pathlib import Path
 
+from attention_lab.assessment.bank import load_questions
 from attention_lab.assessment.figures import figure_png
 from attention_lab.assessment.schema import Question
 from attention_lab.assessment.scoring import AnswerSheet, Feedback, parse_number, shuffled
@@ -127,8 +128,6 @@ class NotebookQuiz:
         limit: int | None = None,
     ):
         import ipywidgets as w
-
-        from attention_lab.assessment.bank import load_questions
 
         if not isinstance(learner, str) or not learner.strip():
             raise ValueError(f"learner: expected a non-empty name or id, got {learner!r}")

@@ -32,6 +32,8 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+from attention_lab.assessment.figures import FIGURES
+
 QUESTION_TYPES = ("single", "multiple", "numeric", "text")
 _ID = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 _COMMON = {"id", "type", "objectives", "prompt", "explanation", "points", "figure"}
@@ -141,8 +143,6 @@ def validate_question(raw: object, source: str, objective_ids: Iterable[str]) ->
         raise _fail(where, "field 'points': expected a positive number, got 0")
     figure = raw.get("figure")
     if figure is not None:
-        from attention_lab.assessment.figures import FIGURES
-
         if figure not in FIGURES:
             raise _fail(where, f"field 'figure': expected one of {sorted(FIGURES)}, got {figure!r}")
     common = {

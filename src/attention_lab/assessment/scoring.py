@@ -19,8 +19,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
+from attention_lab.assessment.bank import bank_version, load_questions
 from attention_lab.assessment.schema import Question
-from attention_lab.course.files import write_atomic
+from attention_lab.files import check_output_file, write_atomic, write_csv_atomic
 
 ANSWERS_FORMAT = "attention-lab-quiz-answers/1"
 
@@ -160,8 +161,6 @@ class AnswerSheet:
         return feedback
 
     def to_dict(self) -> dict:
-        from attention_lab.assessment.bank import bank_version
-
         return {
             "format": ANSWERS_FORMAT,
             "learner": self.learner,
@@ -243,9 +242,6 @@ def grade_answers_dir(
     'invalid'. A folder without answers files is refused (ValueError) before anything is
     written. Returns the rows (header first).
     """
-    from attention_lab.assessment.bank import load_questions
-    from attention_lab.assessment.grader.report import write_csv_atomic
-
     answers_dir = Path(answers_dir)
     if not answers_dir.is_dir():
         raise ValueError(f"answers_dir: expected a directory, got {str(answers_dir)!r}")
@@ -255,8 +251,7 @@ def grade_answers_dir(
         raise ValueError(
             f"answers_dir: no answers files (*.json) in '{answers_dir}'; is it the right folder?"
         )
-    if Path(out).is_dir():
-        raise ValueError(f"out: expected a file path for the gradebook, got the directory {out}")
+    check_output_file("out", out)
     questions = list(questions) if questions is not None else load_questions()
     maximum = round(sum(q.points for q in questions), 4)
     rows: list[list[object]] = [

@@ -15,6 +15,7 @@ from rich.panel import Panel
 from rich.prompt import Prompt
 from rich.table import Table
 
+from attention_lab.assessment.bank import load_questions
 from attention_lab.assessment.figures import get_figure
 from attention_lab.assessment.schema import Question
 from attention_lab.assessment.scoring import AnswerSheet, shuffled
@@ -76,8 +77,6 @@ def run_terminal_quiz(
     that is not an answers file, or holds another learner's answers, is refused (ValueError)
     before any question is asked.
     """
-    from attention_lab.assessment.bank import load_questions
-
     console = console or Console()
     rng = random.Random(seed)
     answers_path = Path(answers_path)

@@ -1,12 +1,26 @@
 """The `attention-lab` command: a thin typer layer over the library.
 
 Each area of the course registers its commands from its own module in this package, so the
-command line reads like the table of contents of the course.
+command line reads like the table of contents of the course. The command modules import the
+library inside each command, so that ``attention-lab --help`` starts without loading torch or the
+course tools; a command module that fails to import is an error here, never a missing command.
 """
 
 from __future__ import annotations
 
 import typer
+
+from attention_lab.cli import (
+    architecture,  # translate, train (3.3)
+    assessment,  # quiz, grade
+    core,  # verify, params
+    course,  # build, serve, notebooks, coverage
+    experiments,  # run NAME
+    handcalc,  # handcalc (3.2)
+    performance,  # bench
+    pretrained,  # similarity, attention, explore
+    trace,  # trace one token through a block (3.3)
+)
 
 app = typer.Typer(
     name="attention-lab",
@@ -16,34 +30,20 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,
 )
 
-# One module per area; each defines `register(app)`. The order is the order of `--help`.
-_AREAS = (
-    "attention_lab.cli.core",  # verify, params
-    "attention_lab.cli.experiments",  # run NAME
-    "attention_lab.cli.handcalc",  # handcalc (3.2)
-    "attention_lab.cli.architecture",  # translate, train (3.3)
-    "attention_lab.cli.trace",  # trace one token through a block (3.3)
-    "attention_lab.cli.pretrained",  # similarity, attention, explore
-    "attention_lab.cli.assessment",  # quiz, grade
-    "attention_lab.cli.course",  # build, serve, notebooks
-    "attention_lab.cli.performance",  # bench
+# One module per area, each with `register(app)`. The order is the order of `--help`.
+AREAS = (
+    core,
+    experiments,
+    handcalc,
+    architecture,
+    trace,
+    pretrained,
+    assessment,
+    course,
+    performance,
 )
-
-
-def _register_all() -> None:
-    import importlib
-
-    for name in _AREAS:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as error:
-            if error.name != name:  # a real missing dependency, not an absent area
-                raise
-            continue
-        module.register(app)
-
-
-_register_all()
+for _area in AREAS:
+    _area.register(app)
 
 
 def main() -> None:

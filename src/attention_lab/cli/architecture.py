@@ -37,13 +37,10 @@ def translate(
     ),
 ) -> None:
     """Translate TEXT with the model in CHECKPOINT and print the result."""
-    from attention_lab.experiments.translation import (
-        cross_attention,
-        load_translator,
-        plot_cross_attention,
-    )
-    from attention_lab.experiments.translation import translate as translate_text
-    from attention_lab.training import CheckpointError
+    from attention_lab.checkpoints import CheckpointError
+    from attention_lab.experiments.translation import plot_cross_attention
+    from attention_lab.translator import cross_attention, load_translator
+    from attention_lab.translator import translate as translate_text
 
     console = Console()
     try:
@@ -88,8 +85,9 @@ def train(
     """Train the number translator (works under `torchrun --nproc_per_node=N`)."""
     import torch
 
-    from attention_lab.experiments.translation import exact_match, setup_for, train_translator
-    from attention_lab.training import CheckpointError, distributed, load_checkpoint
+    from attention_lab.checkpoints import CheckpointError
+    from attention_lab.training import distributed
+    from attention_lab.translator import exact_match, resume_setup, setup_for, train_translator
 
     console = Console()
     if checkpoint.exists() and not force and not _same_file(checkpoint, resume):
@@ -102,8 +100,7 @@ def train(
     overrides = {"steps": steps, "batch_size": batch_size, "lr": lr}
     try:
         if resume is not None:
-            state = load_checkpoint(resume, require_trained=False)
-            setup, seed = setup_for(state, **overrides), int(state["task"]["seed"])
+            setup, seed = resume_setup(resume, **overrides)
         else:
             setup = setup_for(preset, max_number=max_number, direction=direction, **overrides)
     except (FileNotFoundError, CheckpointError, ValueError, TypeError) as error:

@@ -18,7 +18,8 @@ from rich.console import Console
 from rich.table import Table
 
 from attention_lab.cli._messages import fail
-from attention_lab.cli._paths import check_output_file, output_file, output_folder
+from attention_lab.cli._paths import output_file, output_folder
+from attention_lab.files import check_output_file
 
 quiz_app = typer.Typer(
     help="The Module 3 quiz: take it (practice), grade answer files, export it to an LMS.",
@@ -86,7 +87,7 @@ def take(
     safe = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in learner) or "anonymous"
     path = out or Path(f"quiz-answers-{safe}.json")
     try:
-        check_output_file(path)  # the default name too, before the first question
+        check_output_file("--out", path)  # the default name too, before the first question
         run_terminal_quiz(
             learner,
             path,
@@ -95,8 +96,6 @@ def take(
             limit=limit,
             restart=restart,
         )
-    except typer.BadParameter as error:
-        fail(f"--out: {error.message}")
     except ValueError as error:
         fail(str(error))
 
@@ -161,7 +160,7 @@ def html_page(
     """Write the self-contained practice quiz page (works offline, from file://)."""
     from attention_lab.assessment.bank import load_questions
     from attention_lab.assessment.html import quiz_html
-    from attention_lab.course.files import write_atomic
+    from attention_lab.files import write_atomic
 
     try:
         page = quiz_html(load_questions(objective or None))

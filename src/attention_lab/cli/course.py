@@ -8,6 +8,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from attention_lab.cli._extras import require
 from attention_lab.cli._paths import output_folder
 
 console = Console(soft_wrap=True)
@@ -43,7 +44,9 @@ def build(
     ),
 ) -> None:
     """Execute the lessons (unchanged ones come from the cache) and build the course site."""
-    from attention_lab.course.coverage import CoverageError
+    require("course", "build")
+    from attention_lab.assessment.bank import load_questions
+    from attention_lab.course.coverage import CoverageError, quiz_questions
     from attention_lab.course.execute import ExecutionError
     from attention_lab.course.lessons import LessonError
     from attention_lab.course.site import BuildError, cpu_jobs
@@ -53,6 +56,7 @@ def build(
         report = build_site(
             lessons,
             out,
+            questions=quiz_questions(load_questions()),
             allow_gaps=allow_gaps,
             cache_dir=cache_dir,
             jobs=jobs or cpu_jobs(),
@@ -87,6 +91,7 @@ def serve(
     directory: Path = typer.Option(Path("_build/course"), "--dir", help="The built site."),
 ) -> None:
     """Serve the built course site on http://127.0.0.1:PORT (Ctrl-C stops it)."""
+    require("course", "serve")
     from attention_lab.course.serve import make_server
 
     try:
@@ -122,6 +127,7 @@ def notebooks(
 
     Run again, it writes only new notebooks: one you worked in is kept unless --force is given.
     """
+    require("course", "notebooks")
     from attention_lab.course.lessons import LessonError
     from attention_lab.course.notebooks import write_notebooks
 
@@ -144,17 +150,18 @@ def coverage(
 
     Exits with status 1 when an objective lacks one of them.
     """
+    require("course", "coverage")
+    from attention_lab.assessment.bank import load_questions
     from attention_lab.course import coverage as cov
     from attention_lab.course.lessons import LessonError, load_all
-    from attention_lab.course.objectives import objectives
+    from attention_lab.objectives import objectives
 
     try:
         found = load_all(lessons)
     except LessonError as error:
         err.print(f"[red]coverage failed:[/red] {error}")
         raise typer.Exit(1) from None
-    questions = cov.quiz_questions()
-    result = cov.compute(found, questions)
+    result = cov.compute(found, cov.quiz_questions(load_questions()))
     table = Table("objective", "lesson sections", "hands-on items", "quiz questions", "covered")
     gaps = result.gaps()
     for oid, objective in objectives().items():
@@ -168,8 +175,6 @@ def coverage(
             else "[red]no " + "/".join(gaps[oid]) + "[/red]",
         )
     console.print(table)
-    if questions is None:
-        console.print("[yellow]the quiz's question bank is not available[/yellow]")
     if gaps:
         err.print(f"[red]{len(gaps)} objective(s) not fully covered:[/red] {', '.join(gaps)}")
         raise typer.Exit(1)

@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from attention_lab.cli._extras import require
 from attention_lab.cli._paths import output_file
 
 
@@ -82,8 +83,14 @@ def bench(
             f"{t['peak_memory_mb']:.0f} MB; target {t['target']}: {'met' if t['met'] else 'MISSED'}"
         )
     if course:
+        require("course", "bench --course")
+        from attention_lab.assessment.bank import load_questions
+        from attention_lab.course.bench import bench_course_build
+        from attention_lab.course.coverage import quiz_questions
+
         with console.status("building the course twice (cold, then warm)..."):
-            results["course_build"] = c = b.bench_course_build()
+            questions = quiz_questions(load_questions())
+            results["course_build"] = c = bench_course_build(questions=questions)
         console.print(
             f"course build: cold {c['cold_seconds']:.0f} s, warm {c['warm_seconds']:.1f} s; "
             f"target {c['target']}: {'met' if c['met'] else 'MISSED'}"

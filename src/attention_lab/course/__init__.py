@@ -1,24 +1,19 @@
 """The course: objectives, lessons, coverage, learner notebooks and the course site.
 
-    from attention_lab.course import build, write_notebooks
-    report = build("lessons", "_build/course")      # what `attention-lab build` runs
+    from attention_lab.assessment import load_questions
+    from attention_lab.course import build, quiz_questions, write_notebooks
+    # what `attention-lab build` runs; the caller hands the course the quiz's questions
+    report = build("lessons", "_build/course", questions=quiz_questions(load_questions()))
     write_notebooks("lessons", "notebooks", solutions=True)
 
-Importing this package is cheap: the site builder (Sphinx, Jupyter Book) loads only when used.
+Importing this package is cheap: Sphinx and Jupyter Book load only when a build starts.
 """
 
 from attention_lab.course.coverage import Coverage, CoverageError, compute, quiz_questions
 from attention_lab.course.lessons import Lesson, LessonError, load_all
 from attention_lab.course.notebooks import solution_copy, student_copy, write_notebooks
-from attention_lab.course.objectives import Objective, Topic, objectives, topics
-
-
-def build(*args, **kwargs):
-    """Build the course site; see :func:`attention_lab.course.site.build`."""
-    from attention_lab.course.site import build as _build
-
-    return _build(*args, **kwargs)
-
+from attention_lab.course.site import build
+from attention_lab.objectives import Objective, Topic, objectives, topics
 
 __all__ = [
     "Coverage",

@@ -2,24 +2,23 @@
 
 The course is complete when every learning objective of the syllabus has at least one lesson
 section (``<!-- serves: ... -->``), one hands-on item (``<!-- hands-on: ... -->``) and one quiz
-question (questions declare ``.objectives`` in the question bank of
-:mod:`attention_lab.assessment`). :func:`check` raises :class:`CoverageError` naming each objective
-that lacks one of the three.
+question (questions declare ``.objectives`` in the question bank). :func:`check` raises
+:class:`CoverageError` naming each objective that lacks one of the three.
+
+The course does not read the question bank itself: the caller above both (the command line)
+passes the questions in, ``compute(lessons, quiz_questions(load_questions()))``.
 """
 
 from __future__ import annotations
 
 import html
-import importlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from attention_lab.course.lessons import Lesson
-from attention_lab.course.objectives import Objective, objectives, topics
+from attention_lab.objectives import Objective, objectives, topics
 
 KINDS = ("lesson", "hands-on", "quiz")
-# Names under which the question bank may list its questions, in the order tried.
-_BANK_FUNCTIONS = ("questions", "load_questions", "question_bank", "load_bank", "all_questions")
 
 
 class CoverageError(ValueError):
@@ -100,33 +99,19 @@ def check(coverage: Coverage) -> None:
         raise CoverageError(gaps)
 
 
-def quiz_questions() -> list[QuizQuestion] | None:
-    """The quiz's questions with their objectives, or None when no question bank is available.
-
-    Reads :mod:`attention_lab.assessment`, whose bank lists questions that carry ``.id`` (or
-    ``.name``) and ``.objectives``.
-    """
-    try:
-        bank = importlib.import_module("attention_lab.assessment")
-    except ImportError:
-        return None
-    for name in _BANK_FUNCTIONS:
-        source = getattr(bank, name, None)
-        if callable(source):
-            return [_as_question(q, i) for i, q in enumerate(source())]
-    listed = getattr(bank, "QUESTIONS", None)
-    if listed is not None:
-        return [_as_question(q, i) for i, q in enumerate(listed)]
-    return None
-
-
-def _as_question(question: object, index: int) -> QuizQuestion:
-    get = question.get if isinstance(question, dict) else lambda k, d=None: getattr(question, k, d)
-    ident = get("id") or get("name") or f"q{index + 1}"
-    ids = get("objectives") or ()
-    if isinstance(ids, str):
-        ids = ids.replace(",", " ").split()
-    return QuizQuestion(str(ident), tuple(str(i) for i in ids))
+def quiz_questions(bank: Iterable[object]) -> list[QuizQuestion]:
+    """What coverage needs of each question of ``bank`` (objects with ``.id`` and
+    ``.objectives``, e.g. ``attention_lab.assessment.load_questions()``)."""
+    questions = []
+    for index, question in enumerate(bank):
+        ident, ids = getattr(question, "id", None), getattr(question, "objectives", None)
+        if not isinstance(ident, str) or isinstance(ids, str) or ids is None:
+            raise TypeError(
+                f"bank[{index}]: expected a question with .id (a str) and .objectives (a list of "
+                f"objective ids), got {type(question).__name__}"
+            )
+        questions.append(QuizQuestion(ident, tuple(str(i) for i in ids)))
+    return questions
 
 
 # This page's tables are wide: use the whole width and a smaller type.

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import nbformat
 
-from attention_lab.course.objectives import objectives
+from attention_lab.objectives import objectives
 
 LESSON_NAME = re.compile(r"^(?P<number>\d{2})_(?P<slug>[a-z0-9][a-z0-9_]*)\.py$")
 # `<!-- serves: 3.2.3 3.2.4 -->` or `<!-- hands-on: 3.2.3 -->`; ids separated by spaces or commas.

@@ -26,8 +26,8 @@ from pathlib import Path
 
 import nbformat
 
-from attention_lab.course.files import Written, check_folder, write_files
 from attention_lab.course.lessons import LessonError, discover, read_notebook
+from attention_lab.files import Written, check_folder, write_files
 
 BEGIN = re.compile(r"^(?P<indent>[ \t]*)#\s*BEGIN SOLUTION\s*$")
 END = re.compile(r"^[ \t]*#\s*END SOLUTION\s*$")

@@ -18,7 +18,7 @@ from importlib import resources
 import yaml
 
 from attention_lab.course.lessons import Lesson
-from attention_lab.course.objectives import Topic, duration_minutes, topics
+from attention_lab.objectives import Topic, duration_minutes, topics
 
 GOAL = (
     "This module introduces the Transformer architecture and its core mechanism, self-attention. "

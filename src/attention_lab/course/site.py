@@ -23,7 +23,7 @@ import os
 import re
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -34,7 +34,6 @@ import yaml
 from attention_lab.course import coverage as cov
 from attention_lab.course import offline, pages
 from attention_lab.course.execute import Executed, execute_all
-from attention_lab.course.files import check_folder
 from attention_lab.course.lessons import (
     HEADING,
     Lesson,
@@ -42,9 +41,11 @@ from attention_lab.course.lessons import (
     check_structure,
     discover,
     load,
+    read_notebook,
 )
 from attention_lab.course.notebooks import has_solution, keep_solutions, student_copy
-from attention_lab.course.objectives import objectives
+from attention_lab.files import check_folder
+from attention_lab.objectives import objectives
 
 TITLE = "The Transformer Revolution: Attention is All You Need"
 DEFAULT_OUT = Path("_build/course")
@@ -91,8 +92,6 @@ def default_cache_dir(out: Path) -> Path:
 
 def prepare(lessons_dir: Path) -> tuple[list[Lesson], dict[str, nbformat.NotebookNode]]:
     """Read every lesson and check its solution blocks; raise :class:`LessonError` if broken."""
-    from attention_lab.course.lessons import read_notebook
-
     lessons, notebooks = [], {}
     for path in discover(lessons_dir):
         nb = read_notebook(path)
@@ -107,6 +106,7 @@ def build(
     lessons_dir: str | Path = "lessons",
     out: str | Path = DEFAULT_OUT,
     *,
+    questions: Iterable[cov.QuizQuestion] | None = None,
     allow_gaps: bool = False,
     cache_dir: str | Path | None = None,
     jobs: int = 1,
@@ -114,7 +114,11 @@ def build(
     timeout: int = 600,
     log: Callable[[str], None] = lambda message: None,
 ) -> BuildReport:
-    """Build the course site from ``lessons_dir`` into ``out``; see the module docstring."""
+    """Build the course site from ``lessons_dir`` into ``out``; see the module docstring.
+
+    ``questions``: the quiz's questions for the coverage check (``coverage.quiz_questions(bank)``);
+    None counts as no quiz, which the check refuses unless ``allow_gaps``.
+    """
     out = Path(out).resolve()
     cache = Path(cache_dir).resolve() if cache_dir else default_cache_dir(out)
     if out == cache or cache in out.parents or out in cache.parents:
@@ -130,7 +134,7 @@ def build(
     report.lessons = [x.name for x in lessons]
     for lesson in lessons:
         report.structure += check_structure(lesson, notebooks[lesson.name])
-    coverage = cov.compute(lessons, cov.quiz_questions())
+    coverage = cov.compute(lessons, questions)
     report.gaps = coverage.gaps()
     if not allow_gaps:
         cov.check(coverage)

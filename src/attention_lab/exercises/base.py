@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from attention_lab.exercises import compare
+from attention_lab.exercises import compare, solutions
 from attention_lab.exercises.diagnoses import DIAGNOSES, GENERIC
 from attention_lab.exercises.runner import INPUT_COPY_PREFIX, call_target
 
@@ -220,8 +220,6 @@ def evaluate_exercise(exercise: Exercise, candidate: object, seed: int | None = 
 def solution_source(name: str, target: str | None = None) -> str:
     """The source of a model answer in ``solutions.py``, renamed to ``target`` when given."""
     import inspect
-
-    from attention_lab.exercises import solutions
 
     source = inspect.getsource(getattr(solutions, name))
     if target is not None:

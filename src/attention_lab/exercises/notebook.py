@@ -11,6 +11,7 @@ from __future__ import annotations
 import html
 import sys
 
+from attention_lab.exercises import EXERCISES
 from attention_lab.exercises.base import Exercise, Result, evaluate_exercise
 from attention_lab.exercises.diagnoses import DIAGNOSES
 
@@ -64,8 +65,6 @@ class Feedback:
     __repr__ = __str__
 
     def _helper(self) -> str:
-        from attention_lab.exercises import EXERCISES
-
         return f"lab34.q{list(EXERCISES).index(self.exercise.id) + 1}"
 
     def _repr_html_(self) -> str:

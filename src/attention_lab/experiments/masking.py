@@ -29,6 +29,7 @@ from torch import Tensor
 from attention_lab.experiments.base import ExperimentResult
 from attention_lab.nn.masks import causal_mask, padding_mask
 from attention_lab.nn.transformer import PRESETS, Transformer, with_vocab
+from attention_lab.viz.figure import NotebookFigure
 
 
 @dataclass
@@ -45,8 +46,6 @@ class MaskingResult(ExperimentResult):
     seed: int
 
     def plot(self):
-        from attention_lab.viz.figure import NotebookFigure
-
         fig = NotebookFigure(figsize=(11, 3.8))
         causal, pad = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1.4, 1]})
         T = len(self.change_by_position_with_mask)

@@ -28,6 +28,7 @@ from attention_lab.nn.blocks import EncoderLayer
 from attention_lab.nn.positional import PositionalEncoding
 from attention_lab.nn.transformer import Encoder
 from attention_lab.tasks.sequences import SEQUENCE_TASKS, SequenceTask
+from attention_lab.viz.figure import NotebookFigure
 
 
 class SequenceTagger(nn.Module):
@@ -84,8 +85,6 @@ class PositionalAblationResult(ExperimentResult):
     seconds: float
 
     def plot(self):
-        from attention_lab.viz.figure import NotebookFigure
-
         fig = NotebookFigure(figsize=(11, 4.2))
         bars, curves = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1, 1.3]})
         x = torch.arange(len(self.tasks)).tolist()

@@ -41,6 +41,7 @@ from attention_lab.nn.blocks import FeedForward
 from attention_lab.nn.multihead import MultiHeadAttention
 from attention_lab.nn.positional import PositionalEncoding
 from attention_lab.tasks.sequences import SequenceTask
+from attention_lab.viz.figure import NotebookFigure
 
 # name -> (residual connection?, where LayerNorm goes: "post", "pre" or None)
 VARIANTS: dict[str, tuple[bool, str | None]] = {
@@ -147,8 +148,6 @@ class ResidualAblationResult(ExperimentResult):
     seconds: float
 
     def plot(self):
-        from attention_lab.viz.figure import NotebookFigure
-
         fig = NotebookFigure(figsize=(14, 4.2))
         by_layer, first, losses = fig.subplots(1, 3)
         layers = list(range(1, self.num_layers + 1))

@@ -26,6 +26,7 @@ from torch import Tensor, nn
 
 from attention_lab.experiments.base import ExperimentResult
 from attention_lab.experiments.base import progress as progress_bar
+from attention_lab.experiments.long_range import RecurrentClassifier, evaluate
 from attention_lab.nn.multihead import MultiHeadAttention
 from attention_lab.nn.rnn import StepwiseLSTM, TanhRNN
 from attention_lab.tasks.agreement import agreement_task
@@ -308,8 +309,6 @@ def _clipping_run(
     The same run with and without gradient-norm clipping; the curves are those of ``seed``, the
     success counts cover ``runs`` seeds starting at ``seed``.
     """
-    from attention_lab.experiments.long_range import evaluate
-
     curves: dict[str, list[float]] = {}
     failed = {"unclipped": 0, "clipped": 0}
     accuracy = {}
@@ -343,8 +342,6 @@ def _clipping_run(
 
 
 def _exploding_rnn(seed: int, width: int, initial_norm: float) -> nn.Module:
-    from attention_lab.experiments.long_range import RecurrentClassifier
-
     torch.manual_seed(seed)
     model = RecurrentClassifier("rnn", vocab_size=agreement_task(1, 0).vocab_size, width=width)
     g = torch.Generator().manual_seed(seed)

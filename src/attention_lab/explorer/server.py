@@ -23,7 +23,14 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from attention_lab.explorer.sources import Analysis, AttentionSource, SourceUnavailableError, Stack
+from attention_lab.explorer.sources import (
+    Analysis,
+    AttentionSource,
+    MiniLMSource,
+    SourceUnavailableError,
+    Stack,
+    TranslationSource,
+)
 from attention_lab.explorer.summaries import downsample
 
 HOST = "127.0.0.1"
@@ -305,8 +312,6 @@ def make_server(
     checkpoint: str | Path | None = None, port: int = 8000, verbose: bool = False
 ) -> ExplorerServer:
     """The explorer for MiniLM, plus the Lab 3.3 translation model if ``checkpoint`` is given."""
-    from attention_lab.explorer.sources import MiniLMSource, TranslationSource
-
     sources: list[AttentionSource] = [MiniLMSource()]
     if checkpoint is not None:
         sources.append(TranslationSource(checkpoint))

@@ -15,9 +15,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import torch
 from torch import Tensor
 
 from attention_lab.explorer.summaries import HeadSummary, head_summaries
+from attention_lab.nn.bert import load_minilm, sentence_attention
+from attention_lab.translator import cross_attention, load_translator
 
 
 class SourceUnavailableError(RuntimeError):
@@ -128,16 +131,12 @@ class MiniLMSource(AttentionSource):
     end_token = "[SEP]"
 
     def _load(self) -> Any:
-        from attention_lab.nn.bert import load_minilm
-
         try:
             return load_minilm()
         except ModuleNotFoundError as error:
             raise SourceUnavailableError(str(error)) from None
 
     def _analyze(self, loaded: Any, text: str) -> Analysis:
-        from attention_lab.nn.bert import sentence_attention
-
         model, tokenizer = loaded
         result = sentence_attention(model, tokenizer, text)
         stack = self._stack("self", "Self-attention", result.tokens, result.tokens, result.weights)
@@ -175,8 +174,6 @@ class TranslationSource(AttentionSource):
         self.label = f"Lab 3.3 translation model ({self.checkpoint.name})"
 
     def _load(self) -> Any:
-        from attention_lab.experiments.translation import load_translator
-
         try:
             translator = load_translator(self.checkpoint)
         except (ValueError, OSError) as error:
@@ -187,10 +184,6 @@ class TranslationSource(AttentionSource):
         return translator
 
     def _analyze(self, loaded: Any, text: str) -> Analysis:
-        import torch
-
-        from attention_lab.experiments.translation import cross_attention
-
         translator = loaded
         result = cross_attention(translator, text)  # runs the model; every layer keeps weights
         model = translator.model

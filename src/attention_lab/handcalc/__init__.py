@@ -15,10 +15,14 @@ from attention_lab.handcalc.checker import (
     HandCalcFeedback,
     StepCheck,
     check_handcalc,
+)
+from attention_lab.handcalc.problem import (
+    STEPS,
+    HandCalcProblem,
+    generate_handcalc,
     replay,
     tolerances,
 )
-from attention_lab.handcalc.problem import STEPS, HandCalcProblem, generate_handcalc
 from attention_lab.handcalc.worksheet import solution_markdown, worksheet_html
 
 __all__ = [

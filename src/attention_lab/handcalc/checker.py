@@ -10,13 +10,19 @@ from __future__ import annotations
 
 import dataclasses
 import html
-import math
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-from attention_lab.handcalc.problem import STEPS, HandCalcProblem, generate_handcalc, softmax_rows
+from attention_lab.handcalc.problem import (
+    STEPS,
+    HandCalcProblem,
+    generate_handcalc,
+    replay,
+    softmax_rows,
+    tolerances,
+)
 
 # Mistakes the checker recognises by replaying them: id -> what the learner did.
 MISTAKES: dict[str, str] = {
@@ -86,59 +92,6 @@ class HandCalcFeedback:
             for s in self.steps
         )
         return f"<div><p><b>{html.escape(self.message)}</b></p><table>{rows}</table></div>"
-
-
-def tolerances(problem: HandCalcProblem) -> dict[str, float]:
-    """Absolute tolerance per step, sized for hand rounding to ``problem.decimals`` places."""
-    step = 10.0**-problem.decimals
-    t_weights = 0.5 * step + 0.01
-    t_scaled = 0.01 if math.sqrt(problem.d_k).is_integer() else 0.5 * step + 0.006
-    column_mass = float(np.abs(problem.V).sum(axis=0).max())
-    return {
-        "Q": 0.01,
-        "K": 0.01,
-        "V": 0.01,
-        "scores": 0.01,
-        "scaled_scores": t_scaled,
-        "weights": t_weights,
-        "output": t_weights * column_mass + 0.5 * step + 0.005,
-    }
-
-
-def replay(problem: HandCalcProblem, mistake: str | None = None) -> dict[str, np.ndarray]:
-    """Every step of the calculation, done right (``mistake=None``) or with one mistake in it."""
-    p = problem
-    Q, K, V = p.Q, p.K, p.V
-    scores = K @ Q.T if mistake == "wrong_transpose" else Q @ K.T  # (T, T)
-    divisor = {"missing_scale": 1.0, "scale_by_dk_not_sqrt": float(p.d_k)}.get(mistake, p.sqrt_d_k)
-    scaled = scores / divisor
-    if mistake == "softmax_missing":
-        weights = scaled
-    else:
-        weights = softmax_rows(scaled, axis=0 if mistake == "softmax_wrong_dim" else 1)
-    output = weights @ (K if mistake == "weights_applied_to_keys" else V)  # (T, T) @ (T, d_k)
-    return {"Q": Q, "K": K, "V": V, "scores": scores, "scaled_scores": scaled,
-            "weights": weights, "output": output}  # fmt: skip
-
-
-def is_diagnosable(problem: HandCalcProblem) -> bool:
-    """True when, at every step, each mistake's answer is told apart from the right one and from
-    the other mistakes' answers by more than twice the rounding tolerance."""
-    tol = tolerances(problem)
-    chains = [replay(problem)] + [replay(problem, m) for m in MISTAKES]
-    projections = [problem.X @ W for W in (problem.W_q, problem.W_k, problem.W_v)]
-    for step in STEPS:
-        values = [chain[step] for chain in chains]
-        if step in ("Q", "K", "V"):
-            values = projections
-        if step == "scores" and problem.Q.shape[0] == problem.d_k:
-            values.append(problem.Q @ problem.K)  # "K instead of K^T" has the right shape here
-        for i, a in enumerate(values):
-            for b in values[i + 1 :]:
-                gap = float(np.abs(a - b).max())
-                if 1e-9 < gap <= 2 * tol[step] or (step in ("Q", "K", "V") and gap <= 1e-9):
-                    return False
-    return True
 
 
 def check_handcalc(

@@ -34,6 +34,15 @@ _WORDS = (
     "we", "go", "see", "you", "and", "ate",
 )  # fmt: skip
 _MAX_ATTEMPTS = 20_000
+# The classic mistakes `replay` reproduces (the checker explains each one in `MISTAKES`).
+REPLAYED_MISTAKES = (
+    "missing_scale",
+    "scale_by_dk_not_sqrt",
+    "wrong_transpose",
+    "softmax_missing",
+    "softmax_wrong_dim",
+    "weights_applied_to_keys",
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -82,12 +91,6 @@ class HandCalcProblem:
             data[name] = _plain(getattr(self, name))
         return data
 
-    def worked_solution(self) -> str:
-        """The solution step by step, as Markdown (tables of numbers and one line of why each)."""
-        from attention_lab.handcalc.worksheet import solution_markdown
-
-        return solution_markdown(self)
-
 
 def _plain(a: np.ndarray) -> list[list[float | int]]:
     """Integers stay integers (3, not 3.0); other numbers are rounded to 4 decimals."""
@@ -104,6 +107,62 @@ def round_half_up(x: np.ndarray, decimals: int) -> np.ndarray:
     """Round as taught at school (0.125 -> 0.13), not banker's rounding."""
     scale = 10.0**decimals
     return np.floor(np.asarray(x) * scale + 0.5 + 1e-9) / scale
+
+
+def tolerances(problem: HandCalcProblem) -> dict[str, float]:
+    """Absolute tolerance per step, sized for hand rounding to ``problem.decimals`` places."""
+    step = 10.0**-problem.decimals
+    t_weights = 0.5 * step + 0.01
+    t_scaled = 0.01 if math.sqrt(problem.d_k).is_integer() else 0.5 * step + 0.006
+    column_mass = float(np.abs(problem.V).sum(axis=0).max())
+    return {
+        "Q": 0.01,
+        "K": 0.01,
+        "V": 0.01,
+        "scores": 0.01,
+        "scaled_scores": t_scaled,
+        "weights": t_weights,
+        "output": t_weights * column_mass + 0.5 * step + 0.005,
+    }
+
+
+def replay(problem: HandCalcProblem, mistake: str | None = None) -> dict[str, np.ndarray]:
+    """Every step of the calculation, done right (``mistake=None``) or with one classic mistake
+    in it (one of :data:`REPLAYED_MISTAKES`; the checker's ``MISTAKES`` say what each one is)."""
+    if mistake is not None and mistake not in REPLAYED_MISTAKES:
+        raise ValueError(f"mistake: expected None or one of {REPLAYED_MISTAKES}, got {mistake!r}")
+    p = problem
+    Q, K, V = p.Q, p.K, p.V
+    scores = K @ Q.T if mistake == "wrong_transpose" else Q @ K.T  # (T, T)
+    divisor = {"missing_scale": 1.0, "scale_by_dk_not_sqrt": float(p.d_k)}.get(mistake, p.sqrt_d_k)
+    scaled = scores / divisor
+    if mistake == "softmax_missing":
+        weights = scaled
+    else:
+        weights = softmax_rows(scaled, axis=0 if mistake == "softmax_wrong_dim" else 1)
+    output = weights @ (K if mistake == "weights_applied_to_keys" else V)  # (T, T) @ (T, d_k)
+    return {"Q": Q, "K": K, "V": V, "scores": scores, "scaled_scores": scaled,
+            "weights": weights, "output": output}  # fmt: skip
+
+
+def is_diagnosable(problem: HandCalcProblem) -> bool:
+    """True when, at every step, each mistake's answer is told apart from the right one and from
+    the other mistakes' answers by more than twice the rounding tolerance."""
+    tol = tolerances(problem)
+    chains = [replay(problem)] + [replay(problem, m) for m in REPLAYED_MISTAKES]
+    projections = [problem.X @ W for W in (problem.W_q, problem.W_k, problem.W_v)]
+    for step in STEPS:
+        values = [chain[step] for chain in chains]
+        if step in ("Q", "K", "V"):
+            values = projections
+        if step == "scores" and problem.Q.shape[0] == problem.d_k:
+            values.append(problem.Q @ problem.K)  # "K instead of K^T" has the right shape here
+        for i, a in enumerate(values):
+            for b in values[i + 1 :]:
+                gap = float(np.abs(a - b).max())
+                if 1e-9 < gap <= 2 * tol[step] or (step in ("Q", "K", "V") and gap <= 1e-9):
+                    return False
+    return True
 
 
 def check_sizes(seed: int, tokens: int, d_model: int, d_k: int | None, decimals: int) -> int:
@@ -147,8 +206,6 @@ def generate_handcalc(
     ``attention_lab.handcalc.MISTAKES``) giving an answer clearly different from the right one, so
     ``check_handcalc`` can always tell which mistake was made.
     """
-    from attention_lab.handcalc.checker import is_diagnosable
-
     d_k = check_sizes(seed, tokens, d_model, d_k, decimals)
     rng = random.Random(int(seed))
     for _ in range(_MAX_ATTEMPTS):

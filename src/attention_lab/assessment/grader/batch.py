@@ -24,16 +24,13 @@ import tempfile
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from attention_lab.assessment.grader.report import (
-    feedback_markdown,
-    gradebook_rows,
-    safe_file_stem,
-    write_csv_atomic,
-)
+import attention_lab.exercises as lab
+from attention_lab.assessment.grader.report import feedback_markdown, gradebook_rows, safe_file_stem
+from attention_lab.assessment.grader.results import CaseOutcome, ExerciseOutcome, SubmissionResult
 from attention_lab.assessment.grader.sandbox import (
     ChildRun,
     Limits,
@@ -42,50 +39,11 @@ from attention_lab.assessment.grader.sandbox import (
     remove_sandbox,
     run_child,
 )
-from attention_lab.course.files import check_folder, write_atomic
+from attention_lab.files import check_folder, check_output_file, write_atomic, write_csv_atomic
 
 SUBMISSION_SUFFIXES = (".py", ".ipynb")
 MAX_SUBMISSION_BYTES = 2 * 2**20
 MAX_OUTPUT_FILE_BYTES = 16 * 2**20
-
-
-@dataclass
-class CaseOutcome:
-    passed: bool
-    diagnosis: str
-    message: str
-
-
-@dataclass
-class ExerciseOutcome:
-    exercise_id: str
-    title: str
-    points: float
-    score: float
-    cases: list[CaseOutcome]
-
-    @property
-    def passed_cases(self) -> int:
-        return sum(c.passed for c in self.cases)
-
-
-@dataclass
-class SubmissionResult:
-    """One gradebook row and the material for one feedback file."""
-
-    student_id: str
-    file_name: str
-    status: str  # ok | import_error | timeout | crashed | rejected | grader_error
-    isolation: str
-    exercises: list[ExerciseOutcome] = field(default_factory=list)
-    detail: str = ""
-    output: str = ""
-    output_bytes: int = 0
-    seconds: float = 0.0
-
-    @property
-    def total(self) -> float:
-        return round(sum(e.score for e in self.exercises), 2)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -342,15 +300,10 @@ def grade_batch(
         raise ValueError(f"jobs must be a positive integer, got {jobs!r}")
     if isolation not in ("auto", "namespace", "basic"):
         raise ValueError(f"isolation must be 'auto', 'namespace' or 'basic', got {isolation!r}")
-    if out.exists() and out.is_dir():
-        raise ValueError(f"out: expected a file path for the gradebook, got a directory {out}")
-    if not out.parent.is_dir():
-        raise ValueError(f"out: the folder {str(out.parent)!r} does not exist")
+    check_output_file("out", out)
     if feedback_dir is not None:
         check_folder("feedback_dir", Path(feedback_dir))
     if exercises is None or diagnoses is None or runner_path is None:
-        import attention_lab.exercises as lab
-
         exercises = exercises if exercises is not None else lab.EXERCISES
         diagnoses = diagnoses if diagnoses is not None else lab.DIAGNOSES
         runner_path = runner_path or Path(lab.__file__).with_name("runner.py")

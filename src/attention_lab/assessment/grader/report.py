@@ -2,24 +2,11 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 from collections.abc import Mapping, Sequence
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from attention_lab.course.files import write_atomic
-
-if TYPE_CHECKING:
-    from attention_lab.assessment.grader.batch import SubmissionResult
-
-
-def _csv_cell(value: object) -> object:
-    """Neutralise spreadsheet formulas in text cells (OWASP CSV injection)."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
+from attention_lab.assessment.grader.results import SubmissionResult
 
 
 def gradebook_rows(results: Sequence[SubmissionResult], exercises: Mapping[str, Any]) -> list[list]:
@@ -43,16 +30,6 @@ def gradebook_rows(results: Sequence[SubmissionResult], exercises: Mapping[str, 
             ]
         )
     return rows
-
-
-def write_csv_atomic(path: Path, rows: Sequence[Sequence[object]]) -> None:
-    """Write rows to `path` in one step (a temporary file renamed over it), readable as any file
-    the user writes: mode 0666 & ~umask when new, the old mode when replaced."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    for row in rows:
-        writer.writerow([_csv_cell(v) for v in row])
-    write_atomic(Path(path), buffer.getvalue())
 
 
 def safe_file_stem(student_id: str, taken: set[str]) -> str:

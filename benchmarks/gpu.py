@@ -29,6 +29,7 @@ from attention_lab import (
     Transformer,
     TransformerConfig,
     use_fast_attention,
+    use_readable_attention,
 )
 from attention_lab.bench import matched_pair, training_flops
 
@@ -74,7 +75,7 @@ def correctness(device: torch.device) -> dict:
         exact = reference(src, tgt, src_mask, tgt_mask)
         results = {}
         for name, fast in (("readable", False), ("fast", True)):
-            use_fast_attention(model, fast)
+            (use_fast_attention if fast else use_readable_attention)(model)
             results[f"{name}_fp32_max_abs_err"] = (
                 (model(src, tgt, src_mask, tgt_mask).double() - exact).abs().max().item()
             )
@@ -191,7 +192,8 @@ def attention_scaling(device: torch.device, small: bool) -> list[dict]:
         row = {"T": T}
         for name, fast in (("naive", False), ("fast", True)):
             torch.manual_seed(0)
-            mha = use_fast_attention(MultiHeadAttention(d_model, heads).to(device, dtype), fast)
+            mha = MultiHeadAttention(d_model, heads).to(device, dtype)
+            mha = use_fast_attention(mha) if fast else mha
             x = torch.randn(B, T, d_model, device=device, dtype=dtype, requires_grad=True)
             mask = torch.ones(T, T, dtype=torch.bool, device=device).tril()
             if device.type == "cuda":

@@ -42,7 +42,7 @@ from torch import nn
 
 from attention_lab import TanhRNN
 from attention_lab.experiments import long_range, rnn_gradients, sequential
-from attention_lab.nn.multihead import use_fast_attention
+from attention_lab.nn.multihead import use_readable_attention
 from attention_lab.tasks import agreement_task, decode_agreement
 from attention_lab.viz import draw_gradient_flow, draw_rnn_unrolled
 
@@ -376,7 +376,7 @@ model = long_range.make_model("transformer", vocab_size=batch.vocab_size, width=
 long_range.train(model, agreement_task(250 * 32, 20, seed=0), steps=250, batch_size=32, lr=3e-3)
 test = agreement_task(200, 20, seed=5)
 print(f"test accuracy at L=20: {long_range.evaluate(model, test):.1%}")
-use_fast_attention(model, enabled=False)  # the readable path keeps the attention weights
+use_readable_attention(model)  # the readable layers keep the attention weights
 model.eval()
 with torch.no_grad():
     model(test.tokens)

@@ -43,7 +43,7 @@ import torch
 
 import attention_lab as al
 from attention_lab.explorer import head_summaries
-from attention_lab.nn.bert import hf_name_mapping
+from attention_lab.nn.interop import hf_name_mapping
 from attention_lab.viz import interactive_attention, plot_attention, show
 
 torch.manual_seed(0)

@@ -113,3 +113,52 @@ def test_dropout_changes_only_what_values_see_and_keeps_weights():
     out_b, w_b = scaled_dot_product_attention(q, k, v)
     torch.testing.assert_close(w_a, w_b)
     assert not torch.allclose(out_a, out_b)
+
+
+@pytest.mark.parametrize("scale", [1.0, 0.25, 0.0, -0.5])
+@pytest.mark.parametrize("mask_kind", ["none", "causal", "float"])
+def test_scale_replaces_one_over_sqrt_dk_like_torch(scale, mask_kind):
+    batch, T_q, T_k, d = (2, 3), 5, 6, 8
+    g = torch.Generator().manual_seed(3)
+    q, k, v = (torch.randn(*batch, t, d, generator=g) for t in (T_q, T_k, T_k))
+    mask = _masks(batch, T_q, T_k, g)[mask_kind]
+    out, weights = scaled_dot_product_attention(q, k, v, mask, scale=scale)
+    ref = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, scale=scale)
+    torch.testing.assert_close(out, ref, atol=1e-5, rtol=1.3e-6)
+    # float64 reference of the formula with the given factor in place of 1/sqrt(d_k)
+    scores = scale * q.double() @ k.double().transpose(-1, -2)
+    if mask is not None:
+        scores = (
+            scores + mask.double()
+            if mask.is_floating_point()
+            else scores.masked_fill(~mask, -torch.inf)
+        )
+    expected = torch.softmax(scores, dim=-1)
+    torch.testing.assert_close(weights.double(), expected, atol=1e-6, rtol=0)
+
+
+def test_default_scale_is_one_over_sqrt_dk_and_scale_one_gives_raw_dot_products():
+    q, k, v = torch.randn(3, 2, 4, 16, dtype=torch.float64).unbind(0)
+    default, _ = scaled_dot_product_attention(q, k, v)
+    explicit, _ = scaled_dot_product_attention(q, k, v, scale=16**-0.5)
+    torch.testing.assert_close(default, explicit, atol=0, rtol=0)
+    _, raw = scaled_dot_product_attention(q, k, v, None, 1.0)
+    torch.testing.assert_close(
+        raw, torch.softmax(q @ k.transpose(-1, -2), dim=-1), atol=1e-12, rtol=0
+    )
+
+
+@pytest.mark.parametrize(
+    "scale,error,words",
+    [
+        ("0.5", TypeError, ["scale", "number", "str"]),
+        (True, TypeError, ["scale", "number", "bool"]),
+        (float("inf"), ValueError, ["scale", "finite", "inf"]),
+    ],
+)
+def test_bad_scale(scale, error, words):
+    q = torch.randn(2, 3, 4)
+    with pytest.raises(error) as info:
+        scaled_dot_product_attention(q, q, q, scale=scale)
+    for word in words:
+        assert word in str(info.value)

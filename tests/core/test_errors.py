@@ -177,14 +177,14 @@ def test_bad_tokens_and_positions():
         )
     )
     with pytest.raises(
-        ValueError, match=r"src_tokens: expected ids in \[0, 10\), got min 0 and max 12"
+        ValueError, match=r"src_tokens: expected token ids in \[0, 10\), got min 0 and max 12"
     ):
         model.encode(torch.tensor([[0, 12]]))
     with pytest.raises(
         TypeError, match="tgt_tokens: expected integer token ids, got dtype torch.float32"
     ):
         model.decode(torch.zeros(1, 2), torch.zeros(1, 2, 8))
-    with pytest.raises(ValueError, match=r"src_tokens: expected shape \(B, length\), got \(3,\)"):
+    with pytest.raises(ValueError, match=r"src_tokens: expected shape \(B, T\), got \(3,\)"):
         model.encode(torch.tensor([1, 2, 3]))
     with pytest.raises(ValueError, match="x: expected at most max_len=16 positions, got T=20"):
         PositionalEncoding(8, max_len=16)(torch.zeros(1, 20, 8))

@@ -1,10 +1,21 @@
-"""MultiHeadAttention against torch.nn.MultiheadAttention with copied weights; the fused fast path."""
+"""MultiHeadAttention against torch.nn.MultiheadAttention with copied weights; the fused class and
+the switches between the two; switching heads off."""
 
 import pytest
 import torch
 from torch import nn
 
-from attention_lab import MultiHeadAttention, causal_mask
+from attention_lab import (
+    PRESETS,
+    FusedMultiHeadAttention,
+    MultiHeadAttention,
+    Transformer,
+    causal_mask,
+    fast_attention,
+    use_fast_attention,
+    use_readable_attention,
+    without_heads,
+)
 
 
 def _pair(d_model, num_heads, bias=True, batch_first=True, dtype=torch.float32):
@@ -59,11 +70,10 @@ def test_three_dimensional_mask_is_per_batch():
 
 @pytest.mark.parametrize("self_attention", [True, False])
 @pytest.mark.parametrize("mask_kind", ["none", "causal", "fully masked row", "float"])
-def test_fast_path_gives_same_outputs_and_gradients(self_attention, mask_kind):
+def test_fused_class_gives_same_outputs_and_gradients(self_attention, mask_kind):
     readable = MultiHeadAttention(16, 4)
-    fast = MultiHeadAttention(16, 4)
-    fast.load_state_dict(readable.state_dict())
-    fast.store_weights = False
+    fast = FusedMultiHeadAttention(16, 4)
+    fast.load_state_dict(readable.state_dict())  # the same state_dict keys
     x = torch.randn(2, 6, 16)
     mem = x if self_attention else torch.randn(2, 6, 16)
     mask = {
@@ -85,7 +95,9 @@ def test_fast_path_gives_same_outputs_and_gradients(self_attention, mask_kind):
     for a, b in zip(p1, p2, strict=True):
         torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-5)
     assert torch.isfinite(g2).all()
-    assert fast.attn_weights is None and readable.attn_weights is not None
+    assert readable.attn_weights.shape == (2, 4, 6, 6)
+    with pytest.raises(RuntimeError, match="use_readable_attention"):
+        fast.attn_weights  # noqa: B018
 
 
 def test_heads_are_independent_subspaces():
@@ -100,3 +112,109 @@ def test_heads_are_independent_subspaces():
         mha.W_o.weight.zero_()
     assert not torch.allclose(full, only_head1)
     torch.testing.assert_close(mha(x, x, x), torch.zeros_like(full))
+
+
+def test_fused_and_readable_have_the_same_state_dict_keys():
+    assert list(FusedMultiHeadAttention(8, 2).state_dict()) == list(
+        MultiHeadAttention(8, 2).state_dict()
+    )
+
+
+def test_fused_attn_weights_is_a_clear_error_not_none():
+    fused = FusedMultiHeadAttention(8, 2)
+    x = torch.randn(1, 3, 8)
+    fused(x, x, x)
+    with pytest.raises(RuntimeError) as info:
+        fused.attn_weights  # noqa: B018
+    for words in ("FusedMultiHeadAttention keeps no attention weights", "use_readable_attention"):
+        assert words in str(info.value)
+
+
+def test_switches_change_the_same_modules_in_place_and_share_parameters():
+    model = Transformer(PRESETS["tiny"]).eval()
+    layers = [m for m in model.modules() if isinstance(m, MultiHeadAttention)]
+    params = [p for m in layers for p in m.parameters()]
+    src = torch.randint(1, 64, (2, 7))
+    tgt = torch.randint(1, 64, (2, 5))
+    masks = model.make_masks(src, tgt)
+    readable_out = model(src, tgt, *masks)
+
+    assert use_fast_attention(model) is model
+    assert all(type(m) is FusedMultiHeadAttention for m in layers)  # the same objects
+    assert [p for m in layers for p in m.parameters()] == params  # the same tensors, not copies
+    torch.testing.assert_close(model(src, tgt, *masks), readable_out, atol=1e-5, rtol=1e-5)
+
+    assert use_readable_attention(model) is model
+    assert all(type(m) is MultiHeadAttention for m in layers)
+    model(src, tgt, *masks)
+    assert all(m.attn_weights is not None for m in layers)
+
+
+def test_a_bare_attention_module_switches_in_place():
+    mha = MultiHeadAttention(8, 2)
+    use_fast_attention(mha)
+    assert type(mha) is FusedMultiHeadAttention
+    use_readable_attention(mha)
+    assert type(mha) is MultiHeadAttention and mha.attn_weights is None  # no stale weights
+
+
+def test_fast_attention_restores_on_exit_and_on_an_exception():
+    model = Transformer(PRESETS["tiny"])
+    first = model.encoder.layers[0].self_attn
+    with fast_attention(model) as inside:
+        assert inside is model and type(first) is FusedMultiHeadAttention
+    assert type(first) is MultiHeadAttention
+
+    with pytest.raises(ValueError, match="a step failed"), fast_attention(model):
+        assert type(first) is FusedMultiHeadAttention
+        raise ValueError("a step failed")
+    assert all(
+        type(m) is MultiHeadAttention for m in model.modules() if isinstance(m, MultiHeadAttention)
+    )
+
+    with fast_attention(model, enabled=False):
+        assert type(first) is MultiHeadAttention
+
+
+def test_fast_attention_leaves_layers_that_were_already_fused_as_they_were():
+    model = Transformer(PRESETS["tiny"])
+    already = model.decoder.layers[0].cross_attn
+    use_fast_attention(already)
+    with fast_attention(model):
+        pass
+    assert type(already) is FusedMultiHeadAttention
+    assert type(model.decoder.layers[0].self_attn) is MultiHeadAttention
+
+
+def test_switches_reject_what_is_not_a_module():
+    with pytest.raises(TypeError, match="model: expected torch.nn.Module, got dict"):
+        use_fast_attention({"layer": MultiHeadAttention(8, 2)})
+
+
+@pytest.mark.parametrize("cls", [MultiHeadAttention, FusedMultiHeadAttention])
+def test_without_heads_removes_exactly_that_heads_share_and_is_undone(cls):
+    torch.manual_seed(0)
+    mha = cls(16, 4).eval()
+    x = torch.randn(2, 6, 16, dtype=torch.float32)
+    mask = causal_mask(6)
+    full = mha(x, x, x, mask)
+    with without_heads(mha, [1]):
+        ablated = mha(x, x, x, mask)
+    # head 1's contribution, computed on its own from torch's kernel: its d_k columns of W_o
+    q, k, v = (W(x).view(2, 6, 4, 4).transpose(1, 2) for W in (mha.W_q, mha.W_k, mha.W_v))
+    head1 = torch.nn.functional.scaled_dot_product_attention(q, k, v, is_causal=True)[:, 1]
+    torch.testing.assert_close(full - ablated, head1 @ mha.W_o.weight[:, 4:8].T, atol=1e-5, rtol=0)
+    torch.testing.assert_close(mha(x, x, x, mask), full, atol=0, rtol=0)  # the hook is gone
+    with without_heads(mha, [0, 1, 2, 3]):
+        torch.testing.assert_close(mha(x, x, x, mask), mha.W_o.bias.expand_as(full))
+
+
+@pytest.mark.parametrize(
+    "heads,error,words",
+    [([4], ValueError, ["heads", "[0, 4)", "4"]), (2, TypeError, ["heads", "list", "int"])],
+)
+def test_without_heads_rejects_heads_that_do_not_exist(heads, error, words):
+    with pytest.raises(error) as info, without_heads(MultiHeadAttention(8, 4), heads):
+        pass
+    for word in words:
+        assert word in str(info.value)

@@ -9,7 +9,7 @@ matplotlib.use("Agg")
 import pytest
 import torch
 
-from attention_lab import MultiHeadAttention, causal_mask
+from attention_lab import MultiHeadAttention, causal_mask, without_heads
 from attention_lab.experiments import get_experiment
 from attention_lab.experiments.multihead_roles import multihead_by_hand, pattern_scores
 from attention_lab.experiments.scaling import ScaleSwitchAttention, measure_softmax
@@ -68,8 +68,8 @@ def test_multihead_by_hand_equals_library_and_torch():
     assert torch.allclose(ours, mha(x, x, x, mask), atol=1e-6)
     assert torch.allclose(weights, mha.attn_weights, atol=1e-6)
     # a removed head changes exactly its d_k columns of the concatenation
-    keep = torch.tensor([1.0, 0.0, 1.0, 1.0])
-    ablated, _ = multihead_by_hand(mha, x, mask, keep)
+    with without_heads(mha, [1]):
+        ablated = mha(x, x, x, mask)
     W_o_cols = mha.W_o.weight[:, 4:8]  # head 1's slice of W_o
     q = mha.W_q(x).view(2, 6, 4, 4).transpose(1, 2)
     k = mha.W_k(x).view(2, 6, 4, 4).transpose(1, 2)

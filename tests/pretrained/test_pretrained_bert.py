@@ -14,13 +14,14 @@ from attention_lab import (
     BertConfig,
     BertEncoder,
     BertTokenizer,
+    fast_attention,
     load_minilm,
     mean_pooling,
     minilm_path,
     sentence_attention,
     sentence_embeddings,
 )
-from attention_lab.nn.bert import hf_name_mapping
+from attention_lab.nn.interop import hf_name_mapping
 
 
 def test_config_is_read_from_config_json():
@@ -192,9 +193,13 @@ def test_tokenizer_bad_max_len(minilm):
         (
             {"input_ids": torch.ones(1, 4)},
             TypeError,
-            r"input_ids: expected an integer \(or bool\) tensor, got torch.float32",
+            "input_ids: expected integer token ids, got dtype torch.float32",
         ),
-        ({"input_ids": [[101, 102]]}, TypeError, "input_ids: expected a torch.Tensor, got list"),
+        (
+            {"input_ids": [[101, 102]]},
+            TypeError,
+            "input_ids: expected a torch.Tensor of token ids, got list",
+        ),
         (
             {"input_ids": torch.ones(4, dtype=torch.long)},
             ValueError,
@@ -203,7 +208,7 @@ def test_tokenizer_bad_max_len(minilm):
         (
             {"input_ids": torch.tensor([[101, 40000]])},
             ValueError,
-            r"input_ids: expected values in \[0, 30522\), got values in \[101, 40000\]",
+            r"input_ids: expected token ids in \[0, 30522\), got min 101 and max 40000",
         ),
         (
             {"input_ids": torch.ones(1, 513, dtype=torch.long)},
@@ -224,7 +229,7 @@ def test_tokenizer_bad_max_len(minilm):
                 "token_type_ids": torch.full((1, 3), 2),
             },
             ValueError,
-            r"token_type_ids: expected values in \[0, 2\)",
+            r"token_type_ids: expected token types in \[0, 2\)",
         ),
     ],
 )
@@ -323,3 +328,28 @@ def test_mean_pooling_bad_input(minilm):
         mean_pooling(out.last_hidden_state, batch.attention_mask[:, :3])
     with pytest.raises(TypeError, match="attention_mask: expected a tensor, got list"):
         mean_pooling(out.last_hidden_state, [[1, 1]])
+
+
+# --- fast attention ----------------------------------------------------------------------------
+
+
+def test_fast_attention_same_states_and_attentions_are_a_clear_error(minilm):
+    model, tokenizer = minilm
+    batch = tokenizer(SENTENCES)
+    inputs = (batch.input_ids, batch.attention_mask, batch.token_type_ids)
+    with torch.no_grad():
+        readable = model(*inputs)
+        with fast_attention(model):
+            fast = model(*inputs)
+            with pytest.raises(RuntimeError, match=r"use_readable_attention\(model\)"):
+                sentence_attention(model, tokenizer, "A cat sat.")
+    assert len(readable.attentions) == model.config.num_layers  # the readable layers keep them
+    with pytest.raises(RuntimeError) as error:
+        fast.attentions  # noqa: B018
+    assert "FusedMultiHeadAttention" in str(error.value)
+    # float32 sums over D = 384 through 6 layers: the bound the Hugging Face comparison uses
+    real = batch.attention_mask.bool()
+    torch.testing.assert_close(
+        fast.last_hidden_state[real], readable.last_hidden_state[real], atol=1e-4, rtol=0
+    )
+    assert len(sentence_attention(model, tokenizer, "A cat sat.").weights) == 6  # restored

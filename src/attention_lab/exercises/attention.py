@@ -30,9 +30,7 @@ def reference(
     q: Tensor, k: Tensor, v: Tensor, mask: Tensor | None = None, *, scale: float | None = None
 ) -> tuple[Tensor, Tensor]:
     """``(output, weights)`` by the library; ``scale`` replaces 1/sqrt(d_k) when given."""
-    if scale is not None:
-        q = q * (scale * math.sqrt(q.shape[-1]))  # the library divides by sqrt(d_k) again
-    return library_attention(q, k, v, mask)
+    return library_attention(q, k, v, mask, scale)
 
 
 def raw_scores(q: Tensor, k: Tensor) -> Tensor:

@@ -24,8 +24,9 @@ from attention_lab.experiments.base import ExperimentResult, progress
 from attention_lab.nn.attention import scaled_dot_product_attention
 from attention_lab.nn.blocks import FeedForward
 from attention_lab.nn.masks import causal_mask
-from attention_lab.nn.multihead import MultiHeadAttention
+from attention_lab.nn.multihead import MultiHeadAttention, without_heads
 from attention_lab.tasks.patterns import IGNORE, PatternBatch, PatternTask
+from attention_lab.viz.heatmap import plot_attention
 
 PATTERNS = ("previous token", "matching letter", "first token")
 ROLE_THRESHOLD = 0.4  # a head "has" a role when at least this much weight lands on its pattern
@@ -52,19 +53,14 @@ class PatternModel(nn.Module):
         self.read_previous = nn.Linear(d_model, task.vocab_size)
         self.read_match = nn.Linear(d_model, task.n_colours + 1)
 
-    def forward(self, tokens: Tensor, keep_heads: Tensor | None = None) -> tuple[Tensor, Tensor]:
-        """``tokens`` ``(B, T)`` -> logits for (previous, match). ``keep_heads`` ``(H,)`` of 0/1
-        silences heads (ablation); it needs the library's ``MultiHeadAttention``."""
+    def forward(self, tokens: Tensor) -> tuple[Tensor, Tensor]:
+        """``tokens`` ``(B, T)`` -> logits for (previous, match)."""
         T = tokens.shape[1]
         letter, colour = tokens // self.n_colours, tokens % self.n_colours
         x = self.embed_letter(letter) + self.embed_colour(colour)  # (B, T) -> (B, T, D)
         x = x + self.position(torch.arange(T))  # (B, T, D)
         h = self.norm_attn(x)
-        mask = past_mask(T)
-        if keep_heads is None:
-            x = x + self.attn(h, h, h, mask)
-        else:
-            x = x + multihead_by_hand(self.attn, h, mask, keep_heads)[0]
+        x = x + self.attn(h, h, h, past_mask(T))
         x = x + self.mlp(self.norm_mlp(x))
         return self.read_previous(x), self.read_match(x)  # (B, T, vocab), (B, T, n_colours + 1)
 
@@ -80,14 +76,13 @@ def past_mask(T: int) -> Tensor:
 
 
 def multihead_by_hand(
-    mha: MultiHeadAttention, x: Tensor, mask: Tensor | None = None, keep: Tensor | None = None
+    mha: MultiHeadAttention, x: Tensor, mask: Tensor | None = None
 ) -> tuple[Tensor, Tensor]:
     """Multi-head self-attention written out: project, split, attend per head, concatenate, W_o.
 
         MultiHead(Q, K, V) = Concat(head_1, ..., head_H) W_o        (section 3.2.2)
 
-    Gives the same numbers as ``mha(x, x, x, mask)``; ``keep`` ``(H,)`` multiplies each head's
-    output before the concatenation (0 removes a head).
+    Gives the same numbers as ``mha(x, x, x, mask)``: the lesson shows the two side by side.
     """
     B, T, _ = x.shape
     H, d_k = mha.num_heads, mha.d_k
@@ -97,8 +92,6 @@ def multihead_by_hand(
     v = mha.W_v(x).view(B, T, H, d_k).transpose(1, 2)  # (B, T, D) -> (B, H, T, d_k)
     # 3) each head attends on its own
     heads, weights = scaled_dot_product_attention(q, k, v, mask)  # (B, H, T, d_k), (B, H, T, T)
-    if keep is not None:
-        heads = heads * keep.view(1, H, 1, 1).to(heads.dtype)
     # 4) concatenate: head h fills columns h*d_k .. (h+1)*d_k - 1
     concat = torch.cat([heads[:, h] for h in range(H)], dim=-1)  # H x (B, T, d_k) -> (B, T, D)
     # 5) W_o mixes what the heads found
@@ -147,9 +140,9 @@ def _loss(model: PatternModel, batch: PatternBatch, questions: tuple[str, ...]) 
 
 
 @torch.no_grad()
-def accuracy(model: PatternModel, batch: PatternBatch, keep_heads: Tensor | None = None) -> dict:
+def accuracy(model: PatternModel, batch: PatternBatch) -> dict:
     """Accuracy on each question (positions with a question only)."""
-    previous, match = model(batch.tokens, keep_heads)
+    previous, match = model(batch.tokens)
     asked = batch.previous != IGNORE
     return {
         "previous": float((previous.argmax(-1) == batch.previous)[asked].float().mean()),
@@ -204,8 +197,6 @@ class MultiHeadResult(ExperimentResult):
 
     def plot(self):
         import matplotlib.pyplot as plt
-
-        from attention_lab.viz.heatmap import plot_attention
 
         H = self.num_heads
         fig, axes = plt.subplots(1, 2 + H, figsize=(4.2 * (2 + H), 4.2))
@@ -267,9 +258,8 @@ def run(
     roles = assign_roles(scores)
     ablation = []
     for h in range(num_heads):
-        keep = torch.ones(num_heads)
-        keep[h] = 0.0
-        ablation.append(accuracy(model, test, keep))
+        with without_heads(model.attn, [h]):  # head h's columns of the concatenation set to 0
+            ablation.append(accuracy(model, test))
     with torch.no_grad():
         model(test.tokens[:1])
     if checkpoint is not None:

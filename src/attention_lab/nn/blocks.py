@@ -9,11 +9,11 @@ Shape legend: B batch, T_q/T_k query/key lengths (T for self-attention), D = d_m
 
 from __future__ import annotations
 
-import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from attention_lab.nn._checks import check_positive_int, check_probability
+from attention_lab.nn import interop
+from attention_lab.nn._checks import check_feed_forward_args
 from attention_lab.nn.multihead import MultiHeadAttention
 
 ACTIVATIONS = {"relu": F.relu, "gelu": F.gelu}
@@ -35,13 +35,7 @@ class FeedForward(nn.Module):
         bias: bool = True,
     ):
         super().__init__()
-        check_positive_int("d_model", d_model)
-        check_positive_int("d_ff", d_ff)
-        check_probability("dropout", dropout)
-        if activation not in ACTIVATIONS:
-            raise ValueError(
-                f"activation: expected one of {sorted(ACTIVATIONS)}, got {activation!r}"
-            )
+        check_feed_forward_args(d_model, d_ff, dropout, activation, ACTIVATIONS)
         self.activation = activation
         self.W_1 = nn.Linear(d_model, d_ff, bias=bias)
         self.W_2 = nn.Linear(d_ff, d_model, bias=bias)
@@ -91,24 +85,7 @@ class EncoderLayer(nn.Module):
     @classmethod
     def from_torch(cls, layer: nn.TransformerEncoderLayer) -> EncoderLayer:
         """Copy a ``torch.nn.TransformerEncoderLayer`` (batch_first or not, post- or pre-norm, relu/gelu)."""
-        if not isinstance(layer, nn.TransformerEncoderLayer):
-            raise TypeError(
-                f"layer: expected torch.nn.TransformerEncoderLayer, got {type(layer).__name__}"
-            )
-        ours = cls(
-            layer.self_attn.embed_dim,
-            layer.self_attn.num_heads,
-            layer.linear1.out_features,
-            dropout=layer.dropout.p,
-            activation=_activation_name(layer.activation),
-            norm_first=layer.norm_first,
-            layer_norm_eps=layer.norm1.eps,
-            bias=layer.linear1.bias is not None,
-        ).to(device=layer.linear1.weight.device, dtype=layer.linear1.weight.dtype)
-        ours.self_attn = MultiHeadAttention.from_torch(layer.self_attn)
-        _copy_feed_forward(ours.feed_forward, layer)
-        _copy_norms([ours.norm1, ours.norm2], [layer.norm1, layer.norm2])
-        return ours
+        return interop.layer_from_torch(cls, layer, nn.TransformerEncoderLayer)
 
 
 class DecoderLayer(nn.Module):
@@ -167,49 +144,4 @@ class DecoderLayer(nn.Module):
     @classmethod
     def from_torch(cls, layer: nn.TransformerDecoderLayer) -> DecoderLayer:
         """Copy a ``torch.nn.TransformerDecoderLayer`` (batch_first or not, post- or pre-norm, relu/gelu)."""
-        if not isinstance(layer, nn.TransformerDecoderLayer):
-            raise TypeError(
-                f"layer: expected torch.nn.TransformerDecoderLayer, got {type(layer).__name__}"
-            )
-        ours = cls(
-            layer.self_attn.embed_dim,
-            layer.self_attn.num_heads,
-            layer.linear1.out_features,
-            dropout=layer.dropout.p,
-            activation=_activation_name(layer.activation),
-            norm_first=layer.norm_first,
-            layer_norm_eps=layer.norm1.eps,
-            bias=layer.linear1.bias is not None,
-        ).to(device=layer.linear1.weight.device, dtype=layer.linear1.weight.dtype)
-        ours.self_attn = MultiHeadAttention.from_torch(layer.self_attn)
-        ours.cross_attn = MultiHeadAttention.from_torch(layer.multihead_attn)
-        _copy_feed_forward(ours.feed_forward, layer)
-        _copy_norms([ours.norm1, ours.norm2, ours.norm3], [layer.norm1, layer.norm2, layer.norm3])
-        return ours
-
-
-def _activation_name(activation: object) -> str:
-    if activation is F.relu or isinstance(activation, nn.ReLU):
-        return "relu"
-    if activation is F.gelu or (
-        isinstance(activation, nn.GELU) and activation.approximate == "none"
-    ):
-        return "gelu"
-    raise ValueError(f"activation: expected relu or gelu (exact), got {activation!r}")
-
-
-def _copy_feed_forward(ours: FeedForward, layer: nn.Module) -> None:
-    with torch.no_grad():
-        ours.W_1.weight.copy_(layer.linear1.weight)
-        ours.W_2.weight.copy_(layer.linear2.weight)
-        if layer.linear1.bias is not None:
-            ours.W_1.bias.copy_(layer.linear1.bias)
-            ours.W_2.bias.copy_(layer.linear2.bias)
-
-
-def _copy_norms(ours: list[nn.LayerNorm], theirs: list[nn.LayerNorm]) -> None:
-    with torch.no_grad():
-        for mine, their in zip(ours, theirs, strict=True):
-            mine.weight.copy_(their.weight)
-            if their.bias is not None:
-                mine.bias.copy_(their.bias)
+        return interop.layer_from_torch(cls, layer, nn.TransformerDecoderLayer)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from attention_lab.nn._checks import check_positive_int
+from attention_lab.nn._checks import check_positive_int, check_token_ids
 
 
 def causal_mask(T: int, device: torch.device | str | None = None) -> Tensor:
@@ -27,12 +27,20 @@ def padding_mask(tokens: Tensor, pad_id: int) -> Tensor:
 
     It broadcasts over heads and queries: no query attends to a padding key.
     """
-    if not isinstance(tokens, Tensor):
-        raise TypeError(
-            f"tokens: expected a torch.Tensor of token ids, got {type(tokens).__name__}"
-        )
-    if tokens.dim() != 2:
-        raise ValueError(f"tokens: expected shape (B, T), got {tuple(tokens.shape)}")
-    if tokens.is_floating_point() or tokens.dtype == torch.bool:
-        raise TypeError(f"tokens: expected an integer tensor of token ids, got {tokens.dtype}")
+    check_token_ids("tokens", tokens)
     return (tokens != pad_id)[:, None, None, :]  # (B, T) -> (B, 1, 1, T)
+
+
+def mask_scores(scores: Tensor, mask: Tensor) -> tuple[Tensor, Tensor]:
+    """Apply a mask to attention scores: ``(masked scores, blocked)``, both ``(..., T_q, T_k)``.
+
+    A bool mask blocks its False entries; a float mask is added, and blocks where the sum is -inf.
+    A blocked score becomes the dtype's lowest finite value, not -inf: exp() still turns it into
+    exactly 0, and a query with every key blocked stays finite (no NaN) instead of 0 / 0.
+    """
+    if mask.dtype == torch.bool:
+        blocked = ~mask
+    else:
+        scores = scores + mask.to(scores.dtype)
+        blocked = torch.isneginf(scores)
+    return scores.masked_fill(blocked, torch.finfo(scores.dtype).min), blocked

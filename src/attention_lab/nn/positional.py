@@ -17,17 +17,18 @@ import math
 import torch
 from torch import Tensor, nn
 
-from attention_lab.nn._checks import check_positive_int, check_probability, check_tensor
+from attention_lab.nn._checks import (
+    check_dropout_and_length,
+    check_positional_args,
+    check_positional_input,
+)
 
 
 def sinusoidal_positional_encoding(
     T: int, d_model: int, *, dtype: torch.dtype = torch.float32, device=None
 ) -> Tensor:
     """The ``(T, d_model)`` matrix of section 3.5: row ``pos`` is the encoding of position ``pos``."""
-    check_positive_int("T", T)
-    check_positive_int("d_model", d_model)
-    if d_model % 2 != 0:
-        raise ValueError(f"d_model: expected an even number (sin/cos pairs), got {d_model}")
+    check_positional_args(T, d_model)
     position = torch.arange(T, dtype=torch.float64, device=device)[:, None]  # (T, 1)
     # 1 / 10000^(2i / d_model) for i = 0 .. d_model/2 - 1
     inv_freq = torch.exp(
@@ -46,8 +47,7 @@ class PositionalEncoding(nn.Module):
 
     def __init__(self, d_model: int, dropout: float = 0.0, max_len: int = 5000):
         super().__init__()
-        check_probability("dropout", dropout)
-        check_positive_int("max_len", max_len)
+        check_dropout_and_length(dropout, max_len)
         self.d_model = d_model
         self.max_len = max_len
         self.dropout = nn.Dropout(dropout)
@@ -58,10 +58,6 @@ class PositionalEncoding(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         """``x`` ``(B, T, D)`` -> ``x + PE[:T]`` ``(B, T, D)``."""
-        check_tensor("x", x, dim=3)
+        check_positional_input(x, self.d_model, self.max_len)
         T = x.shape[1]
-        if x.shape[-1] != self.d_model:
-            raise ValueError(f"x: expected shape (B, T, {self.d_model}), got {tuple(x.shape)}")
-        if T > self.max_len:
-            raise ValueError(f"x: expected at most max_len={self.max_len} positions, got T={T}")
         return self.dropout(x + self.pe[:T].to(x.dtype))  # (B, T, D) + (T, D) -> (B, T, D)

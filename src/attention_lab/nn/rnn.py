@@ -23,7 +23,8 @@ import math
 import torch
 from torch import Tensor, nn
 
-from attention_lab.nn._checks import check_positive_int, check_tensor
+from attention_lab.nn import interop
+from attention_lab.nn._checks import check_rnn_args, check_sequence_input, check_spectral_norm_args
 
 __all__ = ["StepwiseLSTM", "TanhRNN", "rnn_step", "scale_to_spectral_norm"]
 
@@ -50,8 +51,7 @@ class TanhRNN(nn.Module):
 
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True):
         super().__init__()
-        check_positive_int("input_size", input_size)
-        check_positive_int("hidden_size", hidden_size)
+        check_rnn_args(input_size, hidden_size)
         self.input_size = input_size
         self.hidden_size = hidden_size
         self.W_ih = nn.Parameter(torch.empty(hidden_size, input_size))
@@ -72,7 +72,7 @@ class TanhRNN(nn.Module):
         ``torch.autograd.grad(loss, states)`` gives dL/dh_t for every t (backpropagation
         through time, one term per step).
         """
-        self._check_input(x, h0)
+        check_sequence_input(x, self.input_size, h0, self.hidden_size)
         h = x.new_zeros(x.shape[0], self.hidden_size) if h0 is None else h0
         b = None if self.b_ih is None else self.b_ih + self.b_hh
         states = []
@@ -86,42 +86,10 @@ class TanhRNN(nn.Module):
         states = self.unroll(x, h0)
         return torch.stack(states, dim=1), states[-1]  # T x (B, D) -> (B, T, D)
 
-    def _check_input(self, x: Tensor, h0: Tensor | None) -> None:
-        check_tensor("x", x, dim=3)
-        if x.shape[-1] != self.input_size or x.shape[1] == 0:
-            raise ValueError(
-                f"x: expected shape (B, T >= 1, input_size={self.input_size}), got {tuple(x.shape)}"
-            )
-        if h0 is not None:
-            check_tensor("h0", h0, dim=2)
-            if tuple(h0.shape) != (x.shape[0], self.hidden_size):
-                raise ValueError(
-                    f"h0: expected shape (B={x.shape[0]}, hidden_size={self.hidden_size}), "
-                    f"got {tuple(h0.shape)}"
-                )
-
     @classmethod
     def from_torch(cls, module: nn.RNN) -> TanhRNN:
         """Copy the weights of a one-layer, unidirectional, batch-first tanh ``torch.nn.RNN``."""
-        if not isinstance(module, nn.RNN):
-            raise TypeError(f"module: expected torch.nn.RNN, got {type(module).__name__}")
-        if module.nonlinearity != "tanh" or module.num_layers != 1 or module.bidirectional:
-            raise ValueError(
-                "module: expected nn.RNN(nonlinearity='tanh', num_layers=1, bidirectional=False), "
-                f"got nonlinearity={module.nonlinearity!r}, num_layers={module.num_layers}, "
-                f"bidirectional={module.bidirectional}"
-            )
-        if not module.batch_first:
-            raise ValueError("module: expected batch_first=True (this library is batch first)")
-        ours = cls(module.input_size, module.hidden_size, bias=module.bias)
-        ours = ours.to(device=module.weight_hh_l0.device, dtype=module.weight_hh_l0.dtype)
-        with torch.no_grad():
-            ours.W_ih.copy_(module.weight_ih_l0)
-            ours.W_hh.copy_(module.weight_hh_l0)
-            if module.bias:
-                ours.b_ih.copy_(module.bias_ih_l0)
-                ours.b_hh.copy_(module.bias_hh_l0)
-        return ours
+        return interop.rnn_from_torch(cls, module)
 
 
 class StepwiseLSTM(nn.Module):
@@ -137,8 +105,7 @@ class StepwiseLSTM(nn.Module):
 
     def __init__(self, input_size: int, hidden_size: int, forget_bias: float = 0.0):
         super().__init__()
-        check_positive_int("input_size", input_size)
-        check_positive_int("hidden_size", hidden_size)
+        check_rnn_args(input_size, hidden_size)
         self.input_size = input_size
         self.hidden_size = hidden_size
         self.cell = nn.LSTMCell(input_size, hidden_size)
@@ -147,11 +114,7 @@ class StepwiseLSTM(nn.Module):
 
     def unroll(self, x: Tensor, state: tuple[Tensor, Tensor] | None = None) -> list[Tensor]:
         """Run over ``x`` ``(B, T, D_in)``; return ``[h_1, ..., h_T]``, each ``(B, D)``."""
-        check_tensor("x", x, dim=3)
-        if x.shape[-1] != self.input_size or x.shape[1] == 0:
-            raise ValueError(
-                f"x: expected shape (B, T >= 1, input_size={self.input_size}), got {tuple(x.shape)}"
-            )
+        check_sequence_input(x, self.input_size)
         if state is None:
             zeros = x.new_zeros(x.shape[0], self.hidden_size)
             state = (zeros, zeros)
@@ -168,14 +131,7 @@ class StepwiseLSTM(nn.Module):
 
     def to_torch(self) -> nn.LSTM:
         """The same weights in a fused, batch-first ``torch.nn.LSTM`` (for checks and speed)."""
-        lstm = nn.LSTM(self.input_size, self.hidden_size, batch_first=True)
-        lstm = lstm.to(device=self.cell.weight_hh.device, dtype=self.cell.weight_hh.dtype)
-        with torch.no_grad():
-            lstm.weight_ih_l0.copy_(self.cell.weight_ih)
-            lstm.weight_hh_l0.copy_(self.cell.weight_hh)
-            lstm.bias_ih_l0.copy_(self.cell.bias_ih)
-            lstm.bias_hh_l0.copy_(self.cell.bias_hh)
-        return lstm
+        return interop.lstm_to_torch(self.cell)
 
 
 def scale_to_spectral_norm(matrix: Tensor, spectral_norm: float) -> Tensor:
@@ -184,14 +140,6 @@ def scale_to_spectral_norm(matrix: Tensor, spectral_norm: float) -> Tensor:
     For an orthogonal ``matrix`` every singular value (and every |eigenvalue|) becomes
     ``spectral_norm``, which makes the per-step factor of the linearised RNN exactly that value.
     """
-    check_tensor("matrix", matrix, dim=2)
-    if isinstance(spectral_norm, bool) or not isinstance(spectral_norm, (int, float)):
-        raise TypeError(
-            f"spectral_norm: expected a positive float, got {type(spectral_norm).__name__}"
-        )
-    if not spectral_norm > 0:
-        raise ValueError(f"spectral_norm: expected a positive float, got {spectral_norm}")
+    check_spectral_norm_args(matrix, spectral_norm)
     sigma_max = torch.linalg.matrix_norm(matrix, ord=2)
-    if sigma_max == 0:
-        raise ValueError("matrix: expected a non-zero matrix, got all zeros")
     return matrix * (spectral_norm / sigma_max)

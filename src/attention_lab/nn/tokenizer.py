@@ -16,7 +16,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
+from tokenizers import Tokenizer
 from torch import Tensor
+
+from attention_lab.nn._checks import (
+    check_file,
+    check_special_token,
+    check_tokenizer_args,
+    check_tokenizer_call,
+)
 
 
 @dataclass(frozen=True)
@@ -52,16 +60,7 @@ class BertTokenizer:
     """
 
     def __init__(self, tokenizer: object, max_len: int = 512):
-        from tokenizers import Tokenizer
-
-        if not isinstance(tokenizer, Tokenizer):
-            raise TypeError(
-                f"tokenizer: expected a tokenizers.Tokenizer, got {type(tokenizer).__name__}"
-            )
-        if isinstance(max_len, bool) or not isinstance(max_len, int) or max_len < 3:
-            raise ValueError(
-                f"max_len: expected an int >= 3 ([CLS], one token, [SEP]), got {max_len!r}"
-            )
+        check_tokenizer_args(tokenizer, max_len, Tokenizer)
         self.max_len = max_len
         self._tokenizer = tokenizer
         # tokenizer.json files often fix their own padding and truncation (MiniLM's pad every
@@ -75,11 +74,7 @@ class BertTokenizer:
     @classmethod
     def from_file(cls, path: str | Path, max_len: int = 512) -> BertTokenizer:
         """Read a Hugging Face ``tokenizer.json``."""
-        from tokenizers import Tokenizer
-
-        path = Path(path)
-        if not path.is_file():
-            raise FileNotFoundError(f"path: expected a tokenizer.json file, got {str(path)!r}")
+        check_file("path", path, "a tokenizer.json file")
         return cls(Tokenizer.from_file(str(path)), max_len=max_len)
 
     @property
@@ -92,10 +87,8 @@ class BertTokenizer:
         Sentences longer than ``max_len`` tokens (default ``self.max_len``) are cut to
         ``[CLS] first max_len - 2 pieces [SEP]`` and flagged in ``TokenBatch.truncated``.
         """
-        texts = check_texts(texts)
         max_len = self.max_len if max_len is None else max_len
-        if isinstance(max_len, bool) or not isinstance(max_len, int) or max_len < 3:
-            raise ValueError(f"max_len: expected an int >= 3, got {max_len!r}")
+        texts = check_tokenizer_call(texts, max_len)  # one sentence becomes a list of one
         full = self._tokenizer.encode_batch(texts)
         self._tokenizer.enable_truncation(max_length=max_len)
         try:
@@ -130,29 +123,5 @@ class BertTokenizer:
 
     def _special_id(self, token: str) -> int:
         token_id = self._tokenizer.token_to_id(token)
-        if token_id is None:
-            raise ValueError(f"tokenizer: expected a BERT vocabulary with {token}, found none")
+        check_special_token(token, token_id)
         return token_id
-
-
-def check_texts(texts: object, name: str = "texts") -> list[str]:
-    """One sentence or a list of them, each a non-empty str, as a list; ``name`` is the argument
-    the caller's error message should name."""
-    if isinstance(texts, str):
-        texts = [texts]
-    if not isinstance(texts, Sequence):
-        raise TypeError(f"{name}: expected a str or a list of str, got {type(texts).__name__}")
-    for i, text in enumerate(texts):
-        if not isinstance(text, str):
-            raise TypeError(
-                f"{name}: expected a str or a list of str, got {type(text).__name__} at index {i}"
-            )
-    if len(texts) == 0:
-        raise ValueError(f"{name}: expected at least one sentence, got an empty list")
-    for i, text in enumerate(texts):
-        if not text.strip():
-            raise ValueError(
-                f"{name}: expected non-empty sentences, got {text!r} at index {i} "
-                "(nothing to tokenize)"
-            )
-    return list(texts)

@@ -16,8 +16,15 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
-from attention_lab.nn._checks import check_positive_int, check_probability
-from attention_lab.nn.blocks import ACTIVATIONS, DecoderLayer, EncoderLayer, _copy_norms
+from attention_lab.nn import interop
+from attention_lab.nn._checks import (
+    check_instance,
+    check_layers,
+    check_positive_int,
+    check_token_ids,
+    check_transformer_config,
+)
+from attention_lab.nn.blocks import ACTIVATIONS, DecoderLayer, EncoderLayer
 from attention_lab.nn.masks import causal_mask, padding_mask
 from attention_lab.nn.positional import PositionalEncoding
 
@@ -29,8 +36,7 @@ class Encoder(nn.Module):
     def __init__(self, layers: Iterable[EncoderLayer], norm: nn.LayerNorm | None = None):
         super().__init__()
         self.layers = nn.ModuleList(layers)
-        if len(self.layers) == 0:
-            raise ValueError("layers: expected at least one EncoderLayer, got none")
+        check_layers("layers", self.layers, "EncoderLayer")
         self.norm = norm
 
     def forward(self, x: Tensor, mask: Tensor | None = None) -> Tensor:
@@ -42,13 +48,7 @@ class Encoder(nn.Module):
     @classmethod
     def from_torch(cls, module: nn.TransformerEncoder) -> Encoder:
         """Copy a ``torch.nn.TransformerEncoder``."""
-        if not isinstance(module, nn.TransformerEncoder):
-            raise TypeError(
-                f"module: expected torch.nn.TransformerEncoder, got {type(module).__name__}"
-            )
-        return cls(
-            [EncoderLayer.from_torch(layer) for layer in module.layers], _clone_norm(module.norm)
-        )
+        return interop.stack_from_torch(cls, module, nn.TransformerEncoder, EncoderLayer)
 
 
 class Decoder(nn.Module):
@@ -57,8 +57,7 @@ class Decoder(nn.Module):
     def __init__(self, layers: Iterable[DecoderLayer], norm: nn.LayerNorm | None = None):
         super().__init__()
         self.layers = nn.ModuleList(layers)
-        if len(self.layers) == 0:
-            raise ValueError("layers: expected at least one DecoderLayer, got none")
+        check_layers("layers", self.layers, "DecoderLayer")
         self.norm = norm
 
     def forward(
@@ -76,23 +75,7 @@ class Decoder(nn.Module):
     @classmethod
     def from_torch(cls, module: nn.TransformerDecoder) -> Decoder:
         """Copy a ``torch.nn.TransformerDecoder``."""
-        if not isinstance(module, nn.TransformerDecoder):
-            raise TypeError(
-                f"module: expected torch.nn.TransformerDecoder, got {type(module).__name__}"
-            )
-        return cls(
-            [DecoderLayer.from_torch(layer) for layer in module.layers], _clone_norm(module.norm)
-        )
-
-
-def _clone_norm(norm: nn.LayerNorm | None) -> nn.LayerNorm | None:
-    if norm is None:
-        return None
-    ours = nn.LayerNorm(norm.normalized_shape, eps=norm.eps, bias=norm.bias is not None).to(
-        device=norm.weight.device, dtype=norm.weight.dtype
-    )
-    _copy_norms([ours], [norm])
-    return ours
+        return interop.stack_from_torch(cls, module, nn.TransformerDecoder, DecoderLayer)
 
 
 @dataclass(frozen=True)
@@ -116,24 +99,7 @@ class TransformerConfig:
     pad_id: int = 0  # token id of padding, ignored by attention
 
     def __post_init__(self) -> None:
-        for name in ("src_vocab_size", "tgt_vocab_size", "d_model", "num_heads", "d_ff", "max_len"):
-            check_positive_int(name, getattr(self, name))
-        check_positive_int("num_encoder_layers", self.num_encoder_layers)
-        check_positive_int("num_decoder_layers", self.num_decoder_layers)
-        check_probability("dropout", self.dropout)
-        if self.d_model % self.num_heads != 0:
-            raise ValueError(
-                f"d_model: expected a multiple of num_heads={self.num_heads}, got {self.d_model}"
-            )
-        if self.activation not in ACTIVATIONS:
-            raise ValueError(
-                f"activation: expected one of {sorted(ACTIVATIONS)}, got {self.activation!r}"
-            )
-        if self.share_embeddings and self.src_vocab_size != self.tgt_vocab_size:
-            raise ValueError(
-                "share_embeddings: expected src_vocab_size == tgt_vocab_size, got "
-                f"{self.src_vocab_size} and {self.tgt_vocab_size}"
-            )
+        check_transformer_config(self, ACTIVATIONS)
 
     @property
     def d_k(self) -> int:
@@ -199,8 +165,7 @@ class Transformer(nn.Module):
 
     def __init__(self, config: TransformerConfig):
         super().__init__()
-        if not isinstance(config, TransformerConfig):
-            raise TypeError(f"config: expected a TransformerConfig, got {type(config).__name__}")
+        check_instance("config", config, TransformerConfig)
         self.config = c = config
         self.src_embed = nn.Embedding(c.src_vocab_size, c.d_model)
         self.tgt_embed = (
@@ -237,12 +202,12 @@ class Transformer(nn.Module):
 
     def embed_src(self, src_tokens: Tensor) -> Tensor:
         """Token ids ``(B, S)`` -> ``embedding * sqrt(D) + PE`` ``(B, S, D)`` (section 3.4)."""
-        self._check_tokens("src_tokens", src_tokens, self.config.src_vocab_size)
+        check_token_ids("src_tokens", src_tokens, self.config.src_vocab_size)
         return self.positional(self.src_embed(src_tokens) * math.sqrt(self.config.d_model))
 
     def embed_tgt(self, tgt_tokens: Tensor) -> Tensor:
         """Token ids ``(B, T)`` -> ``(B, T, D)``."""
-        self._check_tokens("tgt_tokens", tgt_tokens, self.config.tgt_vocab_size)
+        check_token_ids("tgt_tokens", tgt_tokens, self.config.tgt_vocab_size)
         return self.positional(self.tgt_embed(tgt_tokens) * math.sqrt(self.config.d_model))
 
     def encode(self, src_tokens: Tensor, src_mask: Tensor | None = None) -> Tensor:
@@ -283,49 +248,11 @@ class Transformer(nn.Module):
         tgt_mask = padding_mask(tgt_tokens, self.config.pad_id) & causal_mask(T, tgt_tokens.device)
         return src_mask, tgt_mask
 
-    def _check_tokens(self, name: str, tokens: Tensor, vocab_size: int) -> None:
-        if not isinstance(tokens, Tensor):
-            raise TypeError(
-                f"{name}: expected a torch.Tensor of token ids, got {type(tokens).__name__}"
-            )
-        if tokens.dim() != 2:
-            raise ValueError(f"{name}: expected shape (B, length), got {tuple(tokens.shape)}")
-        if tokens.is_floating_point() or tokens.dtype == torch.bool:
-            raise TypeError(f"{name}: expected integer token ids, got dtype {tokens.dtype}")
-        if tokens.numel() == 0 or torch.compiler.is_compiling():
-            # a compiled graph cannot branch on values; nn.Embedding still rejects a bad id there
-            return
-        low, high = torch.stack(torch.aminmax(tokens)).tolist()  # one device-to-host copy
-        if low < 0 or high >= vocab_size:
-            raise ValueError(
-                f"{name}: expected ids in [0, {vocab_size}), got min {low} and max {high}"
-            )
-
     @classmethod
     def from_torch(cls, module: nn.Transformer, src_vocab: int, tgt_vocab: int) -> Transformer:
         """Copy the stacks of a ``torch.nn.Transformer`` (which has no embeddings: those and the
         output layer stay freshly initialised)."""
-        if not isinstance(module, nn.Transformer):
-            raise TypeError(f"module: expected torch.nn.Transformer, got {type(module).__name__}")
-        first = module.encoder.layers[0]
-        config = TransformerConfig(
-            src_vocab_size=src_vocab,
-            tgt_vocab_size=tgt_vocab,
-            d_model=module.d_model,
-            num_heads=module.nhead,
-            num_encoder_layers=len(module.encoder.layers),
-            num_decoder_layers=len(module.decoder.layers),
-            d_ff=first.linear1.out_features,
-            dropout=first.dropout.p,
-            activation=EncoderLayer.from_torch(first).feed_forward.activation,
-            norm_first=first.norm_first,
-            layer_norm_eps=first.norm1.eps,
-            final_norm=module.encoder.norm is not None,
-        )
-        ours = cls(config).to(device=first.linear1.weight.device, dtype=first.linear1.weight.dtype)
-        ours.encoder = Encoder.from_torch(module.encoder)
-        ours.decoder = Decoder.from_torch(module.decoder)
-        return ours
+        return interop.transformer_from_torch(cls, TransformerConfig, module, src_vocab, tgt_vocab)
 
 
 @torch.no_grad()

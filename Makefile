@@ -20,9 +20,11 @@ serve: setup
 lint: setup
 	$(BIN)/ruff check src tests lessons benchmarks
 	$(BIN)/ruff format --check src tests lessons benchmarks
+	$(BIN)/lint-imports
 
 test: setup
 	$(BIN)/ruff check src tests lessons benchmarks
+	$(BIN)/lint-imports  # the layers of DESIGN.md, no import cycles (pyproject.toml)
 	bash scripts/run-tests.sh
 
 bench: setup

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import sys
-import types
 from pathlib import Path
 
 import pytest
 
 from attention_lab.course import pages
 from attention_lab.course.lessons import Lesson
+from attention_lab.exercises import DIAGNOSES
+from attention_lab.exercises.diagnoses import GENERIC
 from attention_lab.objectives import Topic, duration_minutes, topics
 
 
@@ -82,20 +82,20 @@ def test_instructor_guide_has_plans_notes_quiz_and_grading():
 
 
 def test_misconceptions_come_from_the_checker_diagnoses(monkeypatch):
-    module = types.ModuleType("attention_lab.exercises")
-    module.DIAGNOSES = {
+    diagnoses = {
         "correct": "Correct.",
         "not_attempted": "Not attempted.",
         "wrong_values": "Generic.",
         "softmax_wrong_dim": "The softmax runs over the wrong axis. Normalise over the keys.",
     }
-    module.GENERIC = ("wrong_values",)
-    monkeypatch.setitem(sys.modules, "attention_lab.exercises", module)
-    assert pages.misconceptions() == [
+    found = [
         pages.Misconception(
             "softmax_wrong_dim", "The softmax runs over the wrong axis.", "Normalise over the keys."
         )
     ]
+    assert pages.misconceptions(diagnoses, generic=("wrong_values",)) == found
+    monkeypatch.setattr(pages, "DIAGNOSES", diagnoses)
+    monkeypatch.setattr(pages, "GENERIC", ("wrong_values",))
     guide = pages.instructor_guide([])
     assert (
         "| The softmax runs over the wrong axis. | `softmax_wrong_dim` | Normalise over the keys. |"
@@ -104,21 +104,12 @@ def test_misconceptions_come_from_the_checker_diagnoses(monkeypatch):
 
 
 def test_guide_says_so_when_no_diagnoses_exist(monkeypatch):
-    monkeypatch.setitem(sys.modules, "attention_lab.exercises", types.ModuleType("x"))
+    monkeypatch.setattr(pages, "DIAGNOSES", {})
     assert pages.misconceptions() == []
     assert "diagnoses are not available" in pages.instructor_guide([])
 
 
 def test_real_checker_diagnoses_become_the_guide_misconceptions():
-    import attention_lab.exercises as exercises
-
-    diagnoses = getattr(exercises, "DIAGNOSES", {})
-    generic = set(getattr(exercises, "GENERIC", ()))
-    try:
-        from attention_lab.exercises.diagnoses import GENERIC
-
-        generic |= set(GENERIC)
-    except ImportError:
-        pass
-    expected = [k for k in diagnoses if k not in {"correct", "not_attempted"} | generic]
-    assert [m.id for m in pages.misconceptions()] == expected
+    skip = {"correct", "not_attempted", *GENERIC}
+    expected = [k for k in DIAGNOSES if k not in skip]
+    assert expected and [m.id for m in pages.misconceptions()] == expected

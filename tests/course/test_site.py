@@ -52,7 +52,9 @@ def course(tmp_path_factory):
     # measures the cache, not whether someone edited the library in between.
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr("attention_lab.course.execute.library_fingerprint", lambda: "pinned")
-        report = build(lessons, root / "site", questions=QUESTIONS, allow_gaps=True, jobs=cpu_jobs())
+        report = build(
+            lessons, root / "site", questions=QUESTIONS, allow_gaps=True, jobs=cpu_jobs()
+        )
     return report
 
 

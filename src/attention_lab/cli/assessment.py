@@ -17,6 +17,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from attention_lab.cli._extras import require
 from attention_lab.cli._messages import fail
 from attention_lab.cli._paths import output_file, output_folder
 from attention_lab.files import check_output_file
@@ -139,6 +140,8 @@ def export(
     ),
 ) -> None:
     """Export the question bank for an LMS."""
+    if fmt == "qti":
+        require("assessment", "quiz export --format qti")
     from attention_lab.assessment.bank import load_questions
     from attention_lab.assessment.export import export_questions
 

@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from attention_lab.cli._extras import require
 from attention_lab.cli._messages import fail
 from attention_lab.cli._paths import figure_file, output_file
 
@@ -42,6 +43,7 @@ def similarity(
     ),
 ) -> None:
     """Cosine similarity of sentence embeddings (all-MiniLM-L6-v2 in our own encoder)."""
+    require("pretrained", "similarity")
     from attention_lab.nn.bert import sentence_embeddings
 
     if len(sentences) < 2:
@@ -91,6 +93,7 @@ def attention(
     ),
 ) -> None:
     """Write a heatmap of one head's attention weights for SENTENCE."""
+    require("pretrained", "attention")
     import matplotlib
 
     matplotlib.use("Agg")

@@ -9,8 +9,7 @@ that exist, and the misconceptions that the Lab 3.4 checker diagnoses
 from __future__ import annotations
 
 import html
-import importlib
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -18,6 +17,8 @@ from importlib import resources
 import yaml
 
 from attention_lab.course.lessons import Lesson
+from attention_lab.exercises import DIAGNOSES
+from attention_lab.exercises.diagnoses import GENERIC
 from attention_lab.objectives import Topic, duration_minutes, topics
 
 GOAL = (
@@ -100,28 +101,18 @@ class Misconception:
 _NOT_MISCONCEPTIONS = {"correct", "not_attempted"}
 
 
-def misconceptions() -> list[Misconception]:
-    """The Lab 3.4 checker's diagnoses as misconceptions (empty when the checker is absent).
+def misconceptions(
+    diagnoses: Mapping[str, object] | None = None, generic: Iterable[str] | None = None
+) -> list[Misconception]:
+    """The Lab 3.4 checker's diagnoses as misconceptions (default: ``exercises.DIAGNOSES``).
 
-    Generic fall-back conclusions (``GENERIC`` next to ``DIAGNOSES``) and the verdicts
-    "correct" and "not attempted" are left out.
+    Generic fall-back conclusions (``generic``, default ``exercises.diagnoses.GENERIC``) and the
+    verdicts "correct" and "not attempted" are left out.
     """
-    try:
-        exercises = importlib.import_module("attention_lab.exercises")
-    except ImportError:
-        return []
-    diagnoses = getattr(exercises, "DIAGNOSES", None)
-    if not isinstance(diagnoses, dict):
-        return []
-    generic = set(getattr(exercises, "GENERIC", ()))
-    try:
-        generic |= set(importlib.import_module("attention_lab.exercises.diagnoses").GENERIC)
-    except (ImportError, AttributeError):
-        pass
+    diagnoses = DIAGNOSES if diagnoses is None else diagnoses
+    skip = _NOT_MISCONCEPTIONS | set(GENERIC if generic is None else generic)
     return [
-        _as_misconception(str(key), value)
-        for key, value in diagnoses.items()
-        if key not in _NOT_MISCONCEPTIONS | generic
+        _as_misconception(str(key), value) for key, value in diagnoses.items() if key not in skip
     ]
 
 

@@ -401,4 +401,6 @@ def test_the_noam_schedule_needs_the_model_width():
         model, task, dataclasses.replace(config, batch_size=8, steps=2), collate=task.collate,
         d_model=32, progress=False,
     )  # fmt: skip
-    assert result.history[-1]["lr"] == pytest.approx(32**-0.5 * min(2**-0.5, 2 * 10**-1.5))
+    # after 2 optimizer steps the schedule stands at step 3 of Eq. 3, times config.lr
+    expected = config.lr * 32**-0.5 * min(3**-0.5, 3 * 10**-1.5)
+    assert result.history[-1]["lr"] == pytest.approx(expected, rel=1e-12)

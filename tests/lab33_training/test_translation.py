@@ -280,7 +280,7 @@ def no_training(monkeypatch, tmp_path):
     def must_not_train(*args, **kwargs):
         raise AssertionError("training started despite a bad option")
 
-    monkeypatch.setattr(translation, "train_translator", must_not_train)
+    monkeypatch.setattr("attention_lab.translator.train_translator", must_not_train)
     monkeypatch.chdir(tmp_path)
     (tmp_path / "adir").mkdir()
 
@@ -371,7 +371,7 @@ def test_malformed_number_words_are_refused_before_the_model_runs(text, message,
     def must_not_decode(*args, **kwargs):
         raise AssertionError("the model was asked to translate a malformed number")
 
-    monkeypatch.setattr(translation, "_decode", must_not_decode)
+    monkeypatch.setattr("attention_lab.translator._decode", must_not_decode)
     translator = _untrained()
     with pytest.raises(
         ValueError, match=f"text: expected a well-formed English number, got {text!r}: .*{message}"

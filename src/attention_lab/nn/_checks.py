@@ -1,4 +1,9 @@
-"""Input checks shared by the models: clear errors that name the argument, the expected and the received."""
+"""Every input check of ``nn/``, so that each model reads as its equation.
+
+A public function or method calls one ``check_...`` line at its top; the check raises a
+``TypeError`` (wrong kind of thing) or ``ValueError`` (right kind, wrong value) whose message names
+the argument, what was expected and what came, for a learner to act on.
+"""
 
 from __future__ import annotations
 
@@ -256,6 +261,15 @@ def check_torch_multihead(module: object) -> None:
         raise ValueError("module: expected kdim == vdim == embed_dim (one in_proj_weight)")
     if module.bias_k is not None or module.add_zero_attn:
         raise ValueError("module: add_bias_kv and add_zero_attn have no counterpart here")
+
+
+def check_torch_layer(layer: object, kind: type) -> None:
+    """A ``torch.nn.TransformerEncoderLayer``/``DecoderLayer`` (``kind``) ours can copy."""
+    check_instance("layer", layer, kind)
+    check_torch_activation(layer.activation)
+    for name in ("self_attn", "multihead_attn"):
+        if hasattr(layer, name):
+            check_torch_multihead(getattr(layer, name))
 
 
 def check_torch_activation(activation: object) -> None:

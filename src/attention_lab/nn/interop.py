@@ -24,6 +24,7 @@ from attention_lab.nn._checks import (
     check_hf_state,
     check_instance,
     check_torch_activation,
+    check_torch_layer,
     check_torch_multihead,
     check_torch_rnn,
     required_file,
@@ -63,6 +64,7 @@ def multihead_from_torch(cls: type[ModuleT], module: nn.MultiheadAttention) -> M
 
 
 def _multihead_pairs(ours: nn.Module, theirs: nn.MultiheadAttention) -> list:
+    """(ours, theirs) tensors: torch packs W_q, W_k, W_v (and their biases) into one matrix."""
     W_q, W_k, W_v = theirs.in_proj_weight.chunk(3)  # (3D, D) -> 3 x (D, D)
     pairs = [(ours.W_q.weight, W_q), (ours.W_k.weight, W_k), (ours.W_v.weight, W_v)]
     if theirs.in_proj_bias is not None:
@@ -78,8 +80,7 @@ def layer_from_torch(cls: type[ModuleT], layer: nn.Module, kind: type[nn.Module]
     The decoder has two more parts than the encoder, the cross-attention (torch:
     ``multihead_attn``) and a third norm; everything else has the same name in both.
     """
-    check_instance("layer", layer, kind)
-    check_torch_activation(layer.activation)
+    check_torch_layer(layer, kind)
     ours = cls(
         layer.self_attn.embed_dim,
         layer.self_attn.num_heads,
@@ -91,16 +92,14 @@ def layer_from_torch(cls: type[ModuleT], layer: nn.Module, kind: type[nn.Module]
         bias=layer.linear1.bias is not None,
     )
     ours = _like(ours, layer.linear1.weight)
-    attention = [("self_attn", "self_attn"), ("cross_attn", "multihead_attn")]
-    for mine, theirs in attention:
-        if hasattr(layer, theirs):
-            check_torch_multihead(getattr(layer, theirs))
-            copy_weights(_multihead_pairs(getattr(ours, mine), getattr(layer, theirs)))
     ff = ours.feed_forward
-    pairs = _weight_and_bias(ff.W_1, layer.linear1) + _weight_and_bias(ff.W_2, layer.linear2)
-    for norm in ("norm1", "norm2", "norm3"):
+    pairs = _multihead_pairs(ours.self_attn, layer.self_attn)
+    if hasattr(layer, "multihead_attn"):  # the decoder's attention over the encoder's output
+        pairs += _multihead_pairs(ours.cross_attn, layer.multihead_attn)
+    pairs += _weight_and_bias(ff.W_1, layer.linear1) + _weight_and_bias(ff.W_2, layer.linear2)
+    for norm in ("norm1", "norm2", "norm3"):  # the decoder has three Add & Norm, the encoder two
         if hasattr(layer, norm):
-            pairs += _weight_and_bias(getattr(ours, norm), getattr(layer, norm))  # weight, bias
+            pairs += _weight_and_bias(getattr(ours, norm), getattr(layer, norm))
     copy_weights(pairs)
     return ours
 

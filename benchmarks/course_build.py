@@ -20,6 +20,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from attention_lab.assessment import load_questions
+from attention_lab.course.coverage import quiz_questions
 from attention_lab.course.site import build, cpu_jobs
 
 
@@ -33,7 +35,8 @@ def _cpu_seconds() -> float:
 
 def timed(lessons: Path, out: Path, jobs: int) -> dict:
     cpu, wall = _cpu_seconds(), time.perf_counter()
-    report = build(lessons, out, allow_gaps=True, jobs=jobs)
+    questions = quiz_questions(load_questions())  # what `attention-lab build` passes
+    report = build(lessons, out, questions=questions, allow_gaps=True, jobs=jobs)
     return {
         "wall_s": round(time.perf_counter() - wall, 1),
         "cpu_s": round(_cpu_seconds() - cpu, 1),

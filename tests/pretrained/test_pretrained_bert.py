@@ -178,7 +178,9 @@ def test_tokenizer_bad_input(minilm, texts, error, message):
 
 def test_tokenizer_bad_max_len(minilm):
     _, tokenizer = minilm
-    with pytest.raises(ValueError, match=r"max_len: expected an int >= 3 \(\[CLS\], one token, \[SEP\]\), got 2"):
+    with pytest.raises(
+        ValueError, match=r"max_len: expected an int >= 3 \(\[CLS\], one token, \[SEP\]\), got 2"
+    ):
         tokenizer("hello", max_len=2)
     with pytest.raises(FileNotFoundError, match="path: expected a tokenizer.json file"):
         BertTokenizer.from_file("/nonexistent/tokenizer.json")

@@ -26,10 +26,14 @@ class CheckpointError(ValueError):
     """A checkpoint that cannot be used: not one of ours, corrupt, incompatible or untrained."""
 
 
-def _check_path(path: object) -> Path:
-    if isinstance(path, bool) or not isinstance(path, (str, os.PathLike)):
-        raise TypeError(f"checkpoint: expected a path to a checkpoint file, got {path!r:.60}")
-    return Path(path)
+def check_path(
+    value: object, name: str = "checkpoint", what: str = "a path to a checkpoint file"
+) -> Path:
+    """``value`` as a Path; TypeError naming ``name`` unless it is a str or os.PathLike."""
+    if isinstance(value, bool) or not isinstance(value, (str, os.PathLike)):
+        got = "None" if value is None else f"{type(value).__name__} {value!r:.60}"
+        raise TypeError(f"{name}: expected {what}, got {got}")
+    return Path(value)
 
 
 def save_checkpoint(path: str | Path, state: dict[str, Any]) -> None:
@@ -38,7 +42,7 @@ def save_checkpoint(path: str | Path, state: dict[str, Any]) -> None:
     On any failure the temporary file is removed and an existing file at ``path`` is left as it
     was; the error is raised again.
     """
-    path = _check_path(path)
+    path = check_path(path)
     if path.is_dir():
         raise IsADirectoryError(
             f"checkpoint: expected a file to write, got the directory {str(path)!r}"
@@ -58,7 +62,7 @@ def load_checkpoint(path: str | Path, *, require_trained: bool = True) -> dict[s
         CheckpointError: a directory, not readable, not a torch file, not an attention-lab
             checkpoint, or (with ``require_trained``) a model trained for 0 steps.
     """
-    path = _check_path(path)
+    path = check_path(path)
     if not path.exists():
         raise FileNotFoundError(
             f"checkpoint: expected a file written by `attention-lab train` or "

@@ -24,7 +24,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from attention_lab.checkpoints import CheckpointError, load_checkpoint
+from attention_lab.checkpoints import CheckpointError, check_path, load_checkpoint
 from attention_lab.nn.transformer import PRESETS, Transformer, TransformerConfig, greedy_decode
 from attention_lab.tasks.numbers import NumberTranslation, Tokenizer, is_digits, words_to_number
 from attention_lab.training import TrainConfig, TrainResult, train
@@ -192,12 +192,6 @@ def _check_translator(translator: object) -> None:
         )
 
 
-def _check_path(name: str, value: object, what: str = "a path to a checkpoint file") -> None:
-    if isinstance(value, bool) or not isinstance(value, (str, os.PathLike)):
-        got = "None" if value is None else f"{type(value).__name__} {value!r:.60}"
-        raise TypeError(f"{name}: expected {what}, got {got}")
-
-
 def _source_ids(translator: Translator, text: str) -> Tensor:
     task, tok = translator.task, translator.tokenizer
     ids = tok.encode(text)  # checks type, emptiness and unknown words
@@ -311,7 +305,7 @@ def train_translator(
         )
     for name, path in (("checkpoint", checkpoint), ("resume", resume)):
         if path is not None:
-            _check_path(name, path)
+            check_path(path, name)
     if checkpoint is not None and Path(checkpoint).is_dir():  # found now, not after training
         raise IsADirectoryError(
             f"checkpoint: expected a file to write, got the directory {str(checkpoint)!r}"
@@ -368,7 +362,7 @@ def get_translator(
     course build sets it, so every lesson shares one trained model).
     """
     if checkpoint is not None:
-        _check_path("checkpoint", checkpoint, "a path to a checkpoint file (or None)")
+        check_path(checkpoint, "checkpoint", "a path to a checkpoint file (or None)")
     checkpoint = checkpoint or os.environ.get("ATTENTION_LAB_TRANSLATOR") or None
     if checkpoint is not None and Path(checkpoint).exists():
         return load_translator(checkpoint)

@@ -12,10 +12,24 @@ from attention_lab.exercises import DIAGNOSES, EXERCISES, evaluate
 
 # diagnosis -> (exercise id, the wrong answer written for it)
 WRONG = {
-    "raises_error": ("scaled_dot_product_attention", wrong.sdpa_dot_T),
-    "wrong_return_type": ("scaled_dot_product_attention", wrong.sdpa_output_only),
+    "raises_error": ("scaled_dot_product_attention", wrong.sdpa_values_transposed),
+    "wrong_return_type": ("scaled_dot_product_attention", wrong.sdpa_returns_dict),
+    "returns_output_only": ("scaled_dot_product_attention", wrong.sdpa_output_only),
+    "one_rank_only": ("scaled_dot_product_attention", wrong.sdpa_dot_T),
+    "weights_do_not_sum_to_one": (
+        "scaled_dot_product_attention",
+        wrong.sdpa_normalised_over_everything,
+    ),
+    "call_signature": ("masked_attention", wrong.sdpa_no_mask_parameter),
+    "dropout_in_eval": ("multi_head_attention", wrong.MultiHeadDropoutInForward),
+    "constructor_signature": ("multi_head_attention", wrong.MultiHeadOtherNames),
+    "shared_projection": ("multi_head_attention", wrong.MultiHeadSharedProjection),
+    "assumes_equal_lengths": ("multi_head_attention", wrong.MultiHeadKeyReshapedWithQueryLength),
+    "blocked_keys_get_weight": ("masked_attention", wrong.masked_fill_zero),
+    "mask_additive": ("masked_attention", wrong.masked_additive),
+    "mask_shape": ("masked_attention", wrong.masked_view_as_scores),
     "wrong_parameters": ("qkv_projection", wrong.ProjectionFused),
-    "shape_mismatch": ("attention_scores", wrong.scores_flattened),
+    "shape_mismatch": ("attention_scores", wrong.scores_keep_dim),
     "modifies_inputs": ("scaled_dot_product_attention", wrong.sdpa_scales_q_in_place),
     "softmax_wrong_dim": ("scaled_dot_product_attention", wrong.sdpa_softmax_dim_minus_2),
     "missing_scale": ("scaled_dot_product_attention", wrong.sdpa_missing_scale),
@@ -47,6 +61,10 @@ WRONG = {
 
 # more wrong answers: the same misconception in other exercises or written another way
 MORE = [
+    ("attention_scores", wrong.scores_flattened, "one_rank_only"),
+    ("scaled_dot_product_attention", wrong.sdpa_dropout_always_on, "dropout_in_eval"),
+    ("multi_head_attention", wrong.MultiHeadSelfOnly, "call_signature"),
+    ("masked_attention", wrong.masked_inverted, "mask_inverted"),
     ("attention_scores", wrong.scores_times_sqrt, "wrong_scale"),
     ("softmax", wrong.softmax_over_queries, "softmax_wrong_dim"),
     ("weighted_sum", wrong.weighted_sum_uniform, "weights_not_applied_to_values"),

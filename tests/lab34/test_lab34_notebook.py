@@ -69,7 +69,7 @@ def _projection_as_function(x):
             "expected a class (an nn.Module subclass), got the function _projection_as_function",
         ),
         ("q2", "attention_scores", torch.nn.Linear, "expected a function, got the class Linear"),
-        ("q9", "MultiHeadAttention", "todo", "expected a class (an nn.Module subclass), got str"),
+        ("q10", "MultiHeadAttention", "todo", "expected a class (an nn.Module subclass), got str"),
     ],
 )
 def test_a_target_of_the_wrong_kind_gets_an_explanation_that_fits(
@@ -94,7 +94,7 @@ def test_the_librarys_own_function_does_not_count(main):
 
 
 def test_check_takes_an_explicit_candidate():
-    assert lab34.q6.check(lambda T: torch.ones(T, T, dtype=torch.bool).tril()).passed
+    assert lab34.q7.check(lambda T: torch.ones(T, T, dtype=torch.bool).tril()).passed
 
 
 def test_hints_and_solution():
@@ -103,7 +103,7 @@ def test_hints_and_solution():
     assert "Hint 2 of 2" in str(second)
     solution = lab34.q5.solution()._repr_markdown_()
     assert "def scaled_dot_product_attention(" in solution and "_unmasked" not in solution
-    assert "class MultiHeadAttention(nn.Module)" in str(lab34.q9.solution())
+    assert "class MultiHeadAttention(nn.Module)" in str(lab34.q10.solution())
     assert "QKVProjection" in str(lab34.q1.prompt())
 
 
@@ -118,7 +118,7 @@ def test_summary_lists_every_exercise(main):
     main("causal_mask", lambda T: solutions.causal_mask(T))
     table = str(lab34.summary())
     assert table.count("\n| q") == 10
-    assert "| q6 | The causal mask | `causal_mask` | 1 | ✓ correct |" in table
+    assert "| q7 | The causal mask | `causal_mask` | 1 | ✓ correct |" in table
     assert "✗ not_attempted" in table
 
 

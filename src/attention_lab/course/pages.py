@@ -103,7 +103,7 @@ _NOT_MISCONCEPTIONS = {"correct", "not_attempted"}
 def misconceptions() -> list[Misconception]:
     """The Lab 3.4 checker's diagnoses as misconceptions (empty when the checker is absent).
 
-    Generic fall-back conclusions (``GENERIC`` next to ``DIAGNOSES``) and the verdicts
+    Generic fall-back conclusions (``attention_lab.exercises.GENERIC``) and the verdicts
     "correct" and "not attempted" are left out.
     """
     try:
@@ -114,10 +114,6 @@ def misconceptions() -> list[Misconception]:
     if not isinstance(diagnoses, dict):
         return []
     generic = set(getattr(exercises, "GENERIC", ()))
-    try:
-        generic |= set(importlib.import_module("attention_lab.exercises.diagnoses").GENERIC)
-    except (ImportError, AttributeError):
-        pass
     return [
         _as_misconception(str(key), value)
         for key, value in diagnoses.items()

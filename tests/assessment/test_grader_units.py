@@ -16,6 +16,7 @@ from attention_lab.assessment.grader.batch import find_submissions
 from attention_lab.assessment.grader.report import _csv_cell, safe_file_stem, write_csv_atomic
 from attention_lab.assessment.grader.sandbox import read_child_file
 from attention_lab.cli import app
+from attention_lab.exercises import EXERCISES, solutions
 
 
 def test_notebook_to_source_keeps_code_and_comments_out_magics():
@@ -103,8 +104,6 @@ def test_grade_batch_bad_input(tmp_path):
 
 def test_basic_isolation_still_grades_by_the_parent(tmp_path):
     """Where namespaces are refused, the grade still comes from the parent's comparison."""
-    from attention_lab.exercises import EXERCISES, solutions
-
     subs = tmp_path / "subs"
     subs.mkdir()
     (subs / "good.py").write_text(Path(solutions.__file__).read_text())
@@ -226,8 +225,6 @@ def causal_mask(T):
 
 
 def test_gradebook_records_both_masking_parts_and_shows_submission_text_inertly(tmp_path):
-    from attention_lab.exercises import solutions
-
     subs, feedback = tmp_path / "subs", tmp_path / "feedback"
     subs.mkdir()
     (subs / "textbook.py").write_text(Path(solutions.__file__).read_text() + TEXTBOOK_MASKING)

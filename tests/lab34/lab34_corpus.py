@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -24,6 +25,7 @@ class Entry:
     candidate: object
     expected: str  # "correct" or the leading diagnosis
     textbook: bool = False  # right on the masking part, wrong only on the fully masked query
+    or_else: str = ""  # another leading diagnosis some seeds give (a crash on every case)
 
 
 # -- scaled dot-product attention, correct in several styles ---------------------------------
@@ -517,6 +519,172 @@ def loops_no_scale(q, k, v):
     return out, attn
 
 
+# -- written after the checks were built, to measure them on code they were not built on -------
+
+
+def h_masked_fill_inplace_inf(q, k, v, mask=None):
+    scores = torch.matmul(q, k.transpose(-2, -1)) / math.sqrt(k.size(-1))
+    if mask is not None:
+        scores.masked_fill_(mask == False, float("-inf"))  # noqa: E712
+    attn = F.softmax(scores, -1)
+    return attn @ v, attn
+
+
+def h_masked_fill_kwarg_bug(q, k, v, mask=None):
+    scores = (q @ k.transpose(-2, -1)) / math.sqrt(k.size(-1))
+    if mask is not None:
+        scores.masked_fill_(mask=0, value=float("-inf"))
+    attn = F.softmax(scores, -1)
+    return attn @ v, attn
+
+
+def h_float_softmax(q, k, v, mask=None):
+    scale = k.size(-1) ** -0.5
+    scores = torch.matmul(q, k.transpose(-1, -2)) * scale
+    attn = F.softmax(scores.float(), dim=-1).type_as(scores)
+    return torch.matmul(attn, v), attn
+
+
+def h_permute_3d(q, k, v, mask=None):
+    scores = torch.matmul(q, k.permute(0, 2, 1)) / math.sqrt(q.shape[-1])
+    attn = torch.softmax(scores, dim=-1)
+    return attn @ v, attn
+
+
+def h_sum_without_keepdim(q, k, v, mask=None):
+    scores = q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])
+    w = scores.exp() / scores.exp().sum(dim=-1)
+    return w @ v, w
+
+
+def h_isnan_cleanup(q, k, v, mask=None):
+    scores = q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])
+    if mask is not None:
+        scores = scores.masked_fill(mask.logical_not(), -float("inf"))
+    w = torch.softmax(scores, dim=-1)
+    w = torch.where(torch.isnan(w), torch.zeros_like(w), w)
+    return w @ v, w
+
+
+def h_multiply_by_mask(q, k, v, mask=None):
+    scores = q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])
+    if mask is not None:
+        scores = scores * mask
+    w = torch.softmax(scores, dim=-1)
+    return w @ v, w
+
+
+def h_mask_eq_one_blocked(q, k, v, mask=None):
+    scores = q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])
+    if mask is not None:
+        scores = scores.masked_fill(mask == 1, -1e9)
+    w = torch.softmax(scores, dim=-1)
+    return w @ v, w
+
+
+def h_loops_numpy(q, k, v):
+    Q, K, V = q.numpy(), k.numpy(), v.numpy()
+    out = np.zeros((Q.shape[0], V.shape[1]))
+    W = np.zeros((Q.shape[0], K.shape[0]))
+    for i in range(Q.shape[0]):
+        s = np.array([Q[i] @ K[j] for j in range(K.shape[0])]) / np.sqrt(Q.shape[1])
+        e = np.exp(s - s.max())
+        W[i] = e / e.sum()
+        for j in range(K.shape[0]):
+            out[i] += W[i, j] * V[j]
+    return torch.tensor(out), torch.tensor(W)
+
+
+def h_softmax_len_shape(q, k, v, mask=None):
+    scores = q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])
+    w = F.softmax(scores, dim=len(scores.shape) - 1)
+    return w @ v, w
+
+
+def h_prescale_q(q, k, v, mask=None):
+    q = q / math.sqrt(q.shape[-1])
+    w = (q @ k.transpose(-2, -1)).softmax(-1)
+    return w @ v, w
+
+
+def split_heads(x, n_heads):
+    B, S, D = x.shape
+    return x.view(B, S, n_heads, D // n_heads).transpose(1, 2)
+
+
+def combine_heads(x):
+    B, H, S, Dh = x.shape
+    return x.transpose(1, 2).contiguous().view(B, S, H * Dh)
+
+
+class HMHA(nn.Module):
+    def __init__(self, d_model, num_heads):
+        super().__init__()
+        self.d_model, self.num_heads = d_model, num_heads
+        self.W_q = nn.Linear(d_model, d_model)
+        self.W_k = nn.Linear(d_model, d_model)
+        self.W_v = nn.Linear(d_model, d_model)
+        self.W_o = nn.Linear(d_model, d_model)
+        self.dropout = nn.Dropout(0.1)
+
+    def forward(self, query, key, value, mask=None):
+        q = split_heads(self.W_q(query), self.num_heads)
+        k = split_heads(self.W_k(key), self.num_heads)
+        v = split_heads(self.W_v(value), self.num_heads)
+        scores = q @ k.transpose(-2, -1) / math.sqrt(self.d_model // self.num_heads)
+        if mask is not None:
+            scores = scores.masked_fill(~mask, float("-inf"))
+        attn = self.dropout(torch.softmax(scores, dim=-1))
+        return self.W_o(combine_heads(attn @ v))
+
+
+class HMHASoftmaxDim2(HMHA):
+    def forward(self, query, key, value, mask=None):
+        q = split_heads(self.W_q(query), self.num_heads)
+        k = split_heads(self.W_k(key), self.num_heads)
+        v = split_heads(self.W_v(value), self.num_heads)
+        scores = q @ k.transpose(-2, -1) / math.sqrt(self.d_model // self.num_heads)
+        if mask is not None:
+            scores = scores.masked_fill(~mask, float("-inf"))
+        return self.W_o(combine_heads(torch.softmax(scores, dim=2) @ v))
+
+
+class HMHAMaskUnsqueezed(HMHA):
+    def forward(self, query, key, value, mask=None):
+        q = split_heads(self.W_q(query), self.num_heads)
+        k = split_heads(self.W_k(key), self.num_heads)
+        v = split_heads(self.W_v(value), self.num_heads)
+        scores = q @ k.transpose(-2, -1) / math.sqrt(self.d_model // self.num_heads)
+        if mask is not None:
+            scores = scores.masked_fill(mask.unsqueeze(1) == 0, -1e9)
+        return self.W_o(combine_heads(torch.softmax(scores, dim=-1) @ v))
+
+
+class HMHANoBias(HMHA):
+    def forward(self, query, key, value, mask=None):
+        q = split_heads(query @ self.W_q.weight.T, self.num_heads)
+        k = split_heads(key @ self.W_k.weight.T, self.num_heads)
+        v = split_heads(value @ self.W_v.weight.T, self.num_heads)
+        scores = q @ k.transpose(-2, -1) / math.sqrt(self.d_model // self.num_heads)
+        if mask is not None:
+            scores = scores.masked_fill(~mask, float("-inf"))
+        return self.W_o(combine_heads(torch.softmax(scores, dim=-1) @ v))
+
+
+class HMHAHeadsFirstReshape(HMHA):  # reshape(B, H, -1, d_k): positions and heads mixed
+    def forward(self, query, key, value, mask=None):
+        B, T, D = query.shape
+        d_k = D // self.num_heads
+        q = self.W_q(query).reshape(B, self.num_heads, -1, d_k)
+        k = self.W_k(key).reshape(B, self.num_heads, -1, d_k)
+        v = self.W_v(value).reshape(B, self.num_heads, -1, d_k)
+        scores = q @ k.transpose(-2, -1) / math.sqrt(d_k)
+        if mask is not None:
+            scores = scores.masked_fill(~mask, -1e9)
+        out = torch.softmax(scores, dim=-1) @ v
+        return self.W_o(out.transpose(1, 2).reshape(B, T, D))
+
+
 SDPA, MASKED, MHA = "scaled_dot_product_attention", "masked_attention", "multi_head_attention"
 
 CORPUS: tuple[Entry, ...] = (
@@ -576,4 +744,20 @@ CORPUS: tuple[Entry, ...] = (
     Entry(MHA, MHAAdditiveMask, "mask_additive"),
     Entry("attention_with_loops", loops_plain, "correct"),
     Entry("attention_with_loops", loops_no_scale, "missing_scale"),
+    Entry(MASKED, h_masked_fill_inplace_inf, "nan_on_fully_masked_row", textbook=True),
+    Entry(MASKED, h_masked_fill_kwarg_bug, "raises_error"),
+    Entry(SDPA, h_float_softmax, "correct"),
+    Entry(SDPA, h_permute_3d, "one_rank_only"),
+    Entry(SDPA, h_sum_without_keepdim, "weights_do_not_sum_to_one", or_else="raises_error"),
+    Entry(MASKED, h_isnan_cleanup, "correct"),
+    Entry(MASKED, h_multiply_by_mask, "blocked_keys_get_weight"),
+    Entry(MASKED, h_mask_eq_one_blocked, "mask_inverted"),
+    Entry("attention_with_loops", h_loops_numpy, "correct"),
+    Entry(SDPA, h_softmax_len_shape, "correct"),
+    Entry(SDPA, h_prescale_q, "correct"),
+    Entry(MHA, HMHA, "correct"),
+    Entry(MHA, HMHASoftmaxDim2, "softmax_wrong_dim"),
+    Entry(MHA, HMHAMaskUnsqueezed, "mask_shape"),
+    Entry(MHA, HMHANoBias, "bias_missing"),
+    Entry(MHA, HMHAHeadsFirstReshape, "heads_split_wrong"),
 )

@@ -47,7 +47,7 @@ def test_expected_verdict(index):
     for seed in SEEDS:
         combined, _ = judged(index, seed)
         assert combined.passed == (entry.expected == "correct"), (seed, combined)
-        assert combined.diagnosis == entry.expected, (seed, combined.message)
+        assert combined.diagnosis in (entry.expected, entry.or_else), (seed, combined.message)
 
 
 @pytest.mark.parametrize("index", range(len(CORPUS)), ids=[_name(e) for e in CORPUS])

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import ast
 import re
+from pathlib import Path
 
 import lab34_wrong as wrong
 import pytest
 import torch
 
+from attention_lab import handcalc, misconceptions
 from attention_lab.exercises import DIAGNOSES, EXERCISES, evaluate
 
 # diagnosis -> (exercise id, the wrong answer written for it)
@@ -141,3 +144,34 @@ def test_every_exercise_names_a_target_of_the_wrong_kind():
         assert (result.passed, result.diagnosis) == (False, "wrong_target_kind"), exercise.id
         kind = "a class (an nn.Module subclass)" if exercise.kind == "class" else "a function"
         assert result.message == f"{exercise.target}: expected {kind}, got int 5."
+
+
+def test_one_catalogue_for_exercises_and_hand_calculation():
+    """Both checkers take their explanations from attention_lab.misconceptions, and neither
+    imports the other."""
+    for diagnoses in (DIAGNOSES, handcalc.DIAGNOSES):
+        assert all(text == misconceptions.MISCONCEPTIONS[key] for key, text in diagnoses.items())
+    assert set(DIAGNOSES) & set(handcalc.DIAGNOSES) >= {"missing_scale", "softmax_wrong_dim"}
+    src = Path(misconceptions.__file__).parent
+    for package, other in (("exercises", "handcalc"), ("handcalc", "exercises")):
+        for path in (src / package).glob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text())):
+                if isinstance(node, ast.ImportFrom) and node.module:
+                    assert not node.module.startswith(f"attention_lab.{other}"), path
+    ground = ast.parse(Path(misconceptions.__file__).read_text())
+    assert not any(
+        isinstance(n, ast.ImportFrom) and (n.module or "").startswith("attention_lab")
+        for n in ast.walk(ground)
+    )
+    with pytest.raises(ValueError, match="unknown nope"):
+        misconceptions.explanations(["nope"])
+
+
+def test_pattern_and_interface_messages_say_what_the_exercise_expects():
+    result = evaluate("multi_head_attention", wrong.MultiHeadOtherNames, seed=0)
+    assert "MultiHeadOtherNames(d_model=" in result.message and "num_heads=" in result.message
+    result = evaluate("masked_attention", wrong.sdpa_no_mask_parameter, seed=0)
+    assert "(q, k, v, mask)" in result.message
+    result = evaluate("scaled_dot_product_attention", wrong.sdpa_dot_T, seed=0)
+    assert result.message.startswith("The code works on 2-D inputs and fails on 3-D, 4-D")
+    assert "(1 of 4 cases passed.)" in result.message

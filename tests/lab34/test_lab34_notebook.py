@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import pytest
 import torch
 
 from attention_lab import scaled_dot_product_attention as library_sdpa
-from attention_lab.exercises import EXERCISES, lab34, solutions
+from attention_lab.exercises import DIAGNOSES, EXERCISES, lab34, solutions
+from attention_lab.exercises.docs import markdown
 from attention_lab.exercises.notebook import PRACTICE
 
 
@@ -124,14 +126,19 @@ def test_summary_lists_every_exercise(main):
 
 def test_docs_page_is_up_to_date():
     """docs/exercises.md lists every exercise id and every diagnosis with its meaning."""
-    from pathlib import Path
-
-    from attention_lab.exercises import DIAGNOSES
-    from attention_lab.exercises.docs import markdown
-
     page = (Path(__file__).resolve().parents[2] / "docs" / "exercises.md").read_text()
     assert page == markdown(), (
         "regenerate: python -m attention_lab.exercises.docs > docs/exercises.md"
     )
     assert all(f"`{exercise_id}`" in page for exercise_id in EXERCISES)
     assert all(f"| `{key}` | {text} |" in page for key, text in DIAGNOSES.items())
+
+
+def test_error_text_from_the_learners_code_is_shown_inertly():
+    def causal_mask(T):
+        raise RuntimeError("\x1b[2J\x1b[32mlooks fine\x1b[0m\u202e")
+
+    feedback = lab34.q7.check(causal_mask)
+    for text in (str(feedback), feedback._repr_html_(), feedback.result.message):
+        assert "\x1b" not in text and "\u202e" not in text
+    assert "\\x1b[32mlooks fine" in str(feedback) and "\\u202e" in str(feedback)

@@ -39,6 +39,7 @@ def variant(
     mask: str = "given",  # "given" | "inverted" | "ignored" | "additive"
     projections: tuple[str, str, str] = ("W_q", "W_k", "W_v"),
     output_projection: bool = True,
+    bias: bool = True,  # False: W_q, W_k, W_v applied without their bias
 ) -> Tensor:
     """Multi-head attention in float64 with the case's weights, one step changed as asked."""
     H = case.call["init"]["num_heads"]
@@ -47,9 +48,8 @@ def variant(
     d_k = D // H
 
     def linear(x: Tensor, layer: str) -> Tensor:
-        return F.linear(
-            x, case.tensor(f"{STATE}{layer}.weight"), case.tensor(f"{STATE}{layer}.bias")
-        )
+        b = case.tensor(f"{STATE}{layer}.bias") if bias or layer == "W_o" else None
+        return F.linear(x, case.tensor(f"{STATE}{layer}.weight"), b)
 
     def heads(x: Tensor) -> Tensor:
         B, T, _ = x.shape
@@ -131,6 +131,12 @@ MISCONCEPTIONS: tuple[tuple[str, dict, str], ...] = (
         "softmax_wrong_dim",
         {"softmax_dim": -2},
         "the softmax ran over the queries (dim=-2), not the keys.",
+    ),
+    (
+        "bias_missing",
+        {"bias": False},
+        "the queries, keys and values were projected without the bias (x @ W.T instead of "
+        "the layer itself).",
     ),
     ("qkv_mixed_up", {"projections": ("W_q", "W_q", "W_v")}, "the keys were made with W_q."),
     ("qkv_mixed_up", {"projections": ("W_q", "W_k", "W_k")}, "the values were made with W_k."),
@@ -291,9 +297,11 @@ MULTI_HEAD_ATTENTION = Exercise(
         "output_projection_missing",
         "softmax_wrong_dim",
         "qkv_mixed_up",
+        "bias_missing",
         "mask_inverted",
         "mask_ignored",
         "mask_additive",
+        "mask_shape",
         "assumes_equal_lengths",
         "shape_mismatch",
         "non_finite_output",

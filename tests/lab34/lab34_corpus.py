@@ -627,11 +627,14 @@ class HMHA(nn.Module):
         self.W_o = nn.Linear(d_model, d_model)
         self.dropout = nn.Dropout(0.1)
 
-    def forward(self, query, key, value, mask=None):
+    def scores(self, query, key, value):
         q = split_heads(self.W_q(query), self.num_heads)
         k = split_heads(self.W_k(key), self.num_heads)
         v = split_heads(self.W_v(value), self.num_heads)
-        scores = q @ k.transpose(-2, -1) / math.sqrt(self.d_model // self.num_heads)
+        return q @ k.transpose(-2, -1) / math.sqrt(self.d_model // self.num_heads), v
+
+    def forward(self, query, key, value, mask=None):
+        scores, v = self.scores(query, key, value)
         if mask is not None:
             scores = scores.masked_fill(~mask, float("-inf"))
         attn = self.dropout(torch.softmax(scores, dim=-1))
@@ -640,10 +643,7 @@ class HMHA(nn.Module):
 
 class HMHASoftmaxDim2(HMHA):
     def forward(self, query, key, value, mask=None):
-        q = split_heads(self.W_q(query), self.num_heads)
-        k = split_heads(self.W_k(key), self.num_heads)
-        v = split_heads(self.W_v(value), self.num_heads)
-        scores = q @ k.transpose(-2, -1) / math.sqrt(self.d_model // self.num_heads)
+        scores, v = self.scores(query, key, value)
         if mask is not None:
             scores = scores.masked_fill(~mask, float("-inf"))
         return self.W_o(combine_heads(torch.softmax(scores, dim=2) @ v))
@@ -651,10 +651,7 @@ class HMHASoftmaxDim2(HMHA):
 
 class HMHAMaskUnsqueezed(HMHA):
     def forward(self, query, key, value, mask=None):
-        q = split_heads(self.W_q(query), self.num_heads)
-        k = split_heads(self.W_k(key), self.num_heads)
-        v = split_heads(self.W_v(value), self.num_heads)
-        scores = q @ k.transpose(-2, -1) / math.sqrt(self.d_model // self.num_heads)
+        scores, v = self.scores(query, key, value)
         if mask is not None:
             scores = scores.masked_fill(mask.unsqueeze(1) == 0, -1e9)
         return self.W_o(combine_heads(torch.softmax(scores, dim=-1) @ v))

@@ -19,8 +19,8 @@ from torch import Tensor
 
 from attention_lab.exercises import compare, sampling
 from attention_lab.exercises.attention import reference as attention
-from attention_lab.exercises.attention import softmax_over
 from attention_lab.exercises.base import Case, Exercise, Result, generic, solution_source, verdict
+from attention_lab.exercises.probes import softmax_over
 from attention_lab.nn.multihead import MultiHeadAttention
 
 STATE = "weights."

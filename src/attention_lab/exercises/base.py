@@ -152,6 +152,13 @@ class Exercise:
     diagnose: Diagnose  # outputs of one case (no error, inputs untouched) -> Result
     parts: tuple[Part, ...] = ()  # separately credited parts; () = one part, the whole exercise
 
+    def __post_init__(self) -> None:
+        if self.parts and abs(sum(p.points for p in self.parts) - self.points) > 1e-9:
+            raise ValueError(
+                f"parts: expected points adding up to the exercise's {self.points}, got "
+                f"{' + '.join(f'{p.points:g}' for p in self.parts)}"
+            )
+
     def cases(self, seed: int) -> list[Case]:
         """Fresh random cases: several shapes and batch dimensions, T_q != T_k where it applies."""
         if isinstance(seed, bool) or not isinstance(seed, int):
@@ -177,7 +184,7 @@ class Exercise:
         return self.diagnose(case, outputs)
 
     def part_scores(self, cases: Sequence[Case], passed: Sequence[bool]) -> tuple[PartScore, ...]:
-        """The score of every part from which ``cases`` passed (the grader's gradebook uses it)."""
+        """Each part's score, from which of ``cases`` passed (the grader's gradebook uses it)."""
         if len(cases) != len(passed):
             raise ValueError(
                 f"passed: expected {len(cases)} flags, one per case, got {len(passed)}"

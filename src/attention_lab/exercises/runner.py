@@ -16,6 +16,10 @@ only labels it in messages). For a class, the target is
 built with ``init`` as keyword arguments, the inputs whose names start with ``load_state`` are
 loaded into it with ``load_state_dict`` (strict), and ``method`` is called. ``outputs`` names the
 returned values: one name means one tensor, several mean a tuple of that many tensors.
+
+Before calling, the target's signature is checked against the call (a mismatch is its own error,
+not a crash deep inside the learner's code), and the target is called twice on fresh copies of
+the inputs: two different answers mean randomness, such as dropout, left on while checking.
 """
 
 from __future__ import annotations

@@ -275,6 +275,14 @@ def masked_inverted_no_scale(q, k, v, mask=None):
     return attn @ v, attn
 
 
+def masked_softmax_dim_2(q, k, v, mask=None):  # crashes on 2-D, right on 3-D, wrong on 4-D
+    scores = q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])
+    if mask is not None:
+        scores = scores.masked_fill(mask == 0, -1e9)
+    attn = torch.softmax(scores, dim=2)
+    return attn @ v, attn
+
+
 def masked_unsqueezed_for_heads(q, k, v, mask=None):  # written for a (B, T_k) padding mask
     scores = q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])
     if mask is not None:
@@ -722,6 +730,7 @@ CORPUS: tuple[Entry, ...] = (
     Entry(MASKED, masked_no_mask_argument, "call_signature"),
     Entry(MASKED, masked_inverted_no_scale, "missing_scale"),  # and mask_inverted
     Entry(MASKED, masked_unsqueezed_for_heads, "raises_error"),
+    Entry(MASKED, masked_softmax_dim_2, "softmax_wrong_dim"),  # and raises_error
     Entry(MHA, MHAViewTranspose, "correct"),
     Entry(MHA, MHAEinsum, "correct"),
     Entry(MHA, MHAFusedQKV, "correct"),

@@ -65,7 +65,7 @@ def variant_weights(
     *,
     scale: str = "d_k",  # "d_k" (right) | "none" | "d_k_not_sqrt"
     dim: int = -1,  # the softmax axis (-1, the keys, is right)
-    mask_mode: str = "given",  # one of MASK_MODES ("given" is right)
+    mask_mode: str = "given",  # one of MASK_MODES ("given" is right), or "textbook"
 ) -> Tensor:
     """The weights of attention in float64 with the steps done as asked."""
     raw = raw_scores(q, k)  # (..., T_q, T_k)
@@ -82,14 +82,27 @@ def variant_weights(
         return torch.softmax(scores.masked_fill(~allowed, 0.0), dim=dim)
     if mask_mode == "additive":
         return torch.softmax(scores + allowed.to(scores.dtype), dim=dim)
+    if mask_mode == "textbook":  # blocked, not zeroed after: right except for fully masked rows
+        return torch.softmax(scores.masked_fill(~allowed, torch.finfo(scores.dtype).min), dim=dim)
     return softmax_over(scores, dim, allowed)
 
 
 def compound_misconceptions(q: Tensor, k: Tensor, mask: Tensor | None) -> Iterator[Misconception]:
-    """Two mistakes at once (a scale, the softmax axis, the use of the mask): each is named."""
+    """Two mistakes at once (a scale, the softmax axis, the use of the mask): each is named.
+
+    With a mask, a scale or axis mistake alone is first replayed with the mask applied the
+    textbook way (blocked scores very negative, no zeroing after the softmax), which is
+    indistinguishable from the right way except on fully masked rows.
+    """
     scales = [("scale", s) for s in ("none", "d_k_not_sqrt")]
     dims = [("dim", d) for d in range(-2, -q.dim() - 1, -1)]
     modes = [("mask_mode", m) for m in MASK_MODES if m != "given"] if mask is not None else []
+    where = None if mask is None else _attending_rows(mask, q, k)
+    if mask is not None:
+        for step, value in scales + dims:
+            change = {step: value, "mask_mode": "textbook"}
+            detail = f"{_describe_change(step, value)}."
+            yield _symptom(step, value), variant_weights(q, k, mask, **change), where, detail
     groups = [scales, dims, modes]
     for i, first in enumerate(groups):
         for second in groups[i + 1 :]:
@@ -99,13 +112,11 @@ def compound_misconceptions(q: Tensor, k: Tensor, mask: Tensor | None) -> Iterat
                     symptoms = [_symptom(*a), _symptom(*b)]
                     text = "; ".join(_describe_change(*c) for c in (a, b))
                     detail = f"two mistakes together: {text}."
-                    where = None
-                    if mask is not None:  # rows that have a key to attend to
-                        where = _attending_rows(mask, q, k)
-                        if change.get("mask_mode") == "inverted":
-                            where = where & _attending_rows(~mask, q, k)
+                    rows = where  # the rows that have a key to attend to
+                    if change.get("mask_mode") == "inverted":
+                        rows = where & _attending_rows(~mask, q, k)
                     compound = f"{symptoms[0]}+{symptoms[1]}"
-                    yield compound, variant_weights(q, k, mask, **change), where, detail
+                    yield compound, variant_weights(q, k, mask, **change), rows, detail
 
 
 def _attending_rows(mask: Tensor, q: Tensor, k: Tensor) -> Tensor:

@@ -249,7 +249,7 @@ plt.show()
 # buys, write the same computation the slow way.
 #
 # <!-- hands-on: 3.4.1 3.4.4 -->
-# **Exercise q10.** `attention_with_loops(q, k, v)` for one sequence (`(T_q, d_k)`, `(T_k, d_k)`,
+# **Exercise q6.** `attention_with_loops(q, k, v)` for one sequence (`(T_q, d_k)`, `(T_k, d_k)`,
 # `(T_k, d_v)`), returning `(output, weights)` like your matrix version but computing every score,
 # weight and output row in Python `for` loops.
 
@@ -274,7 +274,7 @@ def attention_with_loops(q, k, v):
 
 
 # %%
-lab34.q10.check()
+lab34.q6.check()
 
 # %% [markdown]
 # Now time both on the same inputs. The two versions run alternately (A B A B ...) so that
@@ -357,7 +357,7 @@ print(
 # number whose `exp` is 0, so each row's remaining weights still sum to 1.
 #
 # <!-- hands-on: 3.4.4 -->
-# **Exercise q6.** `causal_mask(T)` -> `(T, T)` bool, True where key $j \le$ query $i$.
+# **Exercise q7.** `causal_mask(T)` -> `(T, T)` bool, True where key $j \le$ query $i$.
 
 
 # %%
@@ -368,11 +368,11 @@ def causal_mask(T):
 
 
 # %%
-lab34.q6.check()
+lab34.q7.check()
 
 # %% [markdown]
 # <!-- hands-on: 3.4.4 -->
-# **Exercise q7.** `padding_mask(tokens, pad_id)` -> `(B, 1, 1, T)` bool, True at real tokens.
+# **Exercise q8.** `padding_mask(tokens, pad_id)` -> `(B, 1, 1, T)` bool, True at real tokens.
 
 
 # %%
@@ -383,14 +383,16 @@ def padding_mask(tokens, pad_id):
 
 
 # %%
-lab34.q7.check()
+lab34.q8.check()
 
 # %% [markdown]
 # <!-- hands-on: 3.4.1 3.4.4 -->
-# **Exercise q8.** Redefine `scaled_dot_product_attention(q, k, v, mask=None)` to apply a boolean
-# mask before the softmax. A query whose keys are *all* blocked must get zero weights and a zero
-# output, not NaN: fill with `torch.finfo(scores.dtype).min` rather than `-inf`, and zero the
-# blocked weights after the softmax.
+# **Exercise q9.** Redefine `scaled_dot_product_attention(q, k, v, mask=None)` to apply a boolean
+# mask before the softmax. It has two parts, credited apart. *Masking*: blocked keys get weight 0
+# and each row still sums to 1. *The fully masked query*: a query whose keys are *all* blocked
+# must get zero weights and a zero output, not NaN: fill with `torch.finfo(scores.dtype).min`
+# rather than `-inf`, and zero the blocked weights after the softmax. The textbook version with
+# `-inf` or `-1e9` gets the first part right and the check says so.
 
 
 # %%
@@ -407,7 +409,7 @@ def scaled_dot_product_attention(q, k, v, mask=None):
 
 
 # %%
-lab34.q8.check()
+lab34.q9.check()
 
 # %% [markdown]
 # A padded batch: "the cat sat down" and "a dog ran" padded with `<pad>` (id 0). With the padding
@@ -467,7 +469,7 @@ print(
 # undoes it: `transpose(1, 2)` then `reshape(B, T_q, D)`.
 #
 # <!-- hands-on: 3.4.2 3.4.4 -->
-# **Exercise q9.** Complete `MultiHeadAttention(d_model, num_heads)` with layers `W_q`, `W_k`,
+# **Exercise q10.** Complete `MultiHeadAttention(d_model, num_heads)` with layers `W_q`, `W_k`,
 # `W_v`, `W_o` (each `nn.Linear(d_model, d_model)`); `forward(query, key, value, mask=None)`
 # returns `(B, T_q, D)`. Pass `mask` on to your attention function.
 
@@ -500,7 +502,7 @@ class MultiHeadAttention(nn.Module):
 
 
 # %%
-lab34.q9.check()
+lab34.q10.check()
 
 # %% [markdown]
 # Same weights, same numbers as the library's `MultiHeadAttention` and, through it, PyTorch's

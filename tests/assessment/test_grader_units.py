@@ -16,6 +16,7 @@ from attention_lab.assessment.grader.batch import find_submissions
 from attention_lab.assessment.grader.report import safe_file_stem
 from attention_lab.assessment.grader.sandbox import read_child_file
 from attention_lab.cli import app
+from attention_lab.exercises import EXERCISES, solutions
 from attention_lab.files import _csv_cell, write_csv_atomic
 
 
@@ -104,8 +105,6 @@ def test_grade_batch_bad_input(tmp_path):
 
 def test_basic_isolation_still_grades_by_the_parent(tmp_path):
     """Where namespaces are refused, the grade still comes from the parent's comparison."""
-    from attention_lab.exercises import EXERCISES, solutions
-
     subs = tmp_path / "subs"
     subs.mkdir()
     (subs / "good.py").write_text(Path(solutions.__file__).read_text())
@@ -203,3 +202,51 @@ def test_cli_assignment_refuses_a_file_as_out(tmp_path):
     result = CliRunner().invoke(app, ["assignment", "--out", str(keep)])
     assert result.exit_code == 2 and "expected a folder, got the file" in result.output
     assert keep.read_text() == "keep"
+
+
+TEXTBOOK_MASKING = """
+
+def scaled_dot_product_attention(q, k, v, mask=None):  # the textbook version: -inf, no zeroing
+    scores = q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])
+    if mask is not None:
+        scores = scores.masked_fill(~mask, float("-inf"))
+    weights = torch.softmax(scores, dim=-1)
+    return weights @ v, weights
+"""
+
+ANSI_ERROR = """
+import torch
+
+print("\\x1b[2J\\x1b[31mprinted\\x1b[0m")
+
+
+def causal_mask(T):
+    raise RuntimeError("\\x1b[2J\\x1b[32mall good\\x1b[0m\\u202e")
+"""
+
+
+def test_gradebook_records_both_masking_parts_and_shows_submission_text_inertly(tmp_path):
+    subs, feedback = tmp_path / "subs", tmp_path / "feedback"
+    subs.mkdir()
+    (subs / "textbook.py").write_text(Path(solutions.__file__).read_text() + TEXTBOOK_MASKING)
+    (subs / "ansi.py").write_text(ANSI_ERROR)
+    (subs / "ansi_import.py").write_text('raise ValueError("\\x1b[2Jgone\\r")\n')
+    out = tmp_path / "g.csv"
+    grade_batch(
+        subs,
+        out,
+        feedback_dir=feedback,
+        limits=Limits(timeout=60, case_timeout=5, import_timeout=20),
+        isolation="basic",
+    )
+    rows = {row["student_id"]: row for row in csv.DictReader(out.open())}
+    textbook = rows["textbook"]
+    assert float(textbook["masked_attention:masking"]) == 1.5
+    assert float(textbook["masked_attention:fully_masked_query"]) == 0.0
+    assert float(textbook["masked_attention"]) == 1.5
+    assert "Verdict: nan_on_fully_masked_row" in (feedback / "textbook.md").read_text()
+    raw = out.read_text() + "".join(p.read_text() for p in feedback.iterdir())
+    assert "\x1b" not in raw and "\u202e" not in raw and "\r" not in raw.replace("\r\n", "\n")
+    assert "\\x1b[2Jgone" in rows["ansi_import"]["detail"]
+    ansi = (feedback / "ansi.md").read_text()
+    assert "\\x1b[32mall good\\x1b[0m\\u202e" in ansi and "\\x1b[31mprinted" in ansi

@@ -285,3 +285,108 @@ class MultiHeadScaleByDModel(_MultiHead):
 
 class MultiHeadNoOutputProjection(_MultiHead):
     use_output_projection = False
+
+
+# -- one more wrong answer for each diagnosis found by probing, by pattern or by the interface ----
+
+
+def sdpa_returns_dict(q, k, v, mask=None):
+    weights = torch.softmax(q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1]), dim=-1)
+    return {"output": weights @ v, "weights": weights}
+
+
+def sdpa_values_transposed(q, k, v, mask=None):  # (T_q, T_k) @ (d_v, T_k): never fits
+    weights = torch.softmax(q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1]), dim=-1)
+    return weights @ v.transpose(-2, -1), weights
+
+
+def sdpa_normalised_over_everything(q, k, v, mask=None):
+    exp = torch.exp(q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1]))
+    weights = exp / exp.sum()  # one total for the whole tensor, not one per query
+    return weights @ v, weights
+
+
+def sdpa_no_mask_parameter(q, k, v):
+    weights = torch.softmax(q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1]), dim=-1)
+    return weights @ v, weights
+
+
+def sdpa_dropout_always_on(q, k, v, mask=None):
+    weights = torch.softmax(q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1]), dim=-1)
+    weights = torch.nn.functional.dropout(weights, p=0.1)  # training=True by default
+    return weights @ v, weights
+
+
+def scores_keep_dim(q, k):
+    return (q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])).unsqueeze(-1)
+
+
+def masked_fill_zero(q, k, v, mask=None):
+    return _masked(q, k, v, mask, fill=0.0, blocked=lambda m: ~m, zero_rows=False)
+
+
+def masked_additive(q, k, v, mask=None):
+    scores = q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])
+    if mask is not None:
+        scores = scores + mask  # as if the mask were 0 / -inf floats
+    weights = torch.softmax(scores, dim=-1)
+    return weights @ v, weights
+
+
+def masked_view_as_scores(q, k, v, mask=None):
+    scores = q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])
+    if mask is not None:
+        mask = mask.view(scores.shape)  # only works when the mask already has every axis
+        scores = scores.masked_fill(~mask, torch.finfo(scores.dtype).min)
+    weights = torch.softmax(scores, dim=-1)
+    if mask is not None:
+        weights = weights.masked_fill(~mask, 0.0)
+    return weights @ v, weights
+
+
+class MultiHeadOtherNames(_MultiHead):
+    def __init__(self, embed_dim, n_heads):
+        super().__init__(embed_dim, n_heads)
+
+
+class MultiHeadSelfOnly(_MultiHead):
+    def forward(self, x, mask=None):
+        return super().forward(x, x, x, mask)
+
+
+class MultiHeadKeyReshapedWithQueryLength(_MultiHead):
+    def forward(self, query, key, value, mask=None):
+        B, T, D = query.shape
+        q = self.W_q(query).view(B, T, self.H, self.d_k).transpose(1, 2)
+        k = self.W_k(key).view(B, T, self.H, self.d_k).transpose(1, 2)  # T is the query's length
+        v = self.W_v(value).view(B, T, self.H, self.d_k).transpose(1, 2)
+        scores = q @ k.transpose(-2, -1) / math.sqrt(self.d_k)
+        if mask is not None:
+            scores = scores.masked_fill(~mask, torch.finfo(scores.dtype).min)
+        out = torch.softmax(scores, dim=-1) @ v
+        return self.W_o(out.transpose(1, 2).reshape(B, T, D))
+
+
+class MultiHeadDropoutInForward(_MultiHead):
+    def forward(self, query, key, value, mask=None):
+        return torch.nn.functional.dropout(super().forward(query, key, value, mask), p=0.1)
+
+
+class MultiHeadSharedProjection(nn.Module):
+    """One d_model -> d_k projection per role, applied in every head."""
+
+    def __init__(self, d_model, num_heads):
+        super().__init__()
+        self.H, self.d_k = num_heads, d_model // num_heads
+        self.W_q = nn.Linear(d_model, self.d_k)
+        self.W_k = nn.Linear(d_model, self.d_k)
+        self.W_v = nn.Linear(d_model, self.d_k)
+        self.W_o = nn.Linear(d_model, d_model)
+
+    def forward(self, query, key, value, mask=None):
+        heads = []
+        for _ in range(self.H):
+            q, k, v = self.W_q(query), self.W_k(key), self.W_v(value)
+            weights = torch.softmax(q @ k.transpose(-2, -1) / math.sqrt(self.d_k), dim=-1)
+            heads.append(weights @ v)
+        return self.W_o(torch.cat(heads, dim=-1))

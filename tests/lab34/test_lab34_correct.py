@@ -226,7 +226,8 @@ def test_every_exercise_has_correct_answers_written_three_ways():
 
 def test_interface_fields():
     ids = list(EXERCISES)
-    assert ids[0] == "qkv_projection" and ids[-1] == "attention_with_loops"
+    assert ids[0] == "qkv_projection" and ids[5] == "attention_with_loops"
+    assert ids[-1] == "multi_head_attention"
     for exercise in EXERCISES.values():
         assert exercise.kind in ("function", "class")
         assert isinstance(exercise.points, int) and exercise.points > 0

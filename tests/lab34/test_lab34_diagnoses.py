@@ -2,20 +2,37 @@
 
 from __future__ import annotations
 
+import ast
 import re
+from pathlib import Path
 
 import lab34_wrong as wrong
 import pytest
 import torch
 
+from attention_lab import handcalc, misconceptions
 from attention_lab.exercises import DIAGNOSES, EXERCISES, evaluate
 
 # diagnosis -> (exercise id, the wrong answer written for it)
 WRONG = {
-    "raises_error": ("scaled_dot_product_attention", wrong.sdpa_dot_T),
-    "wrong_return_type": ("scaled_dot_product_attention", wrong.sdpa_output_only),
+    "raises_error": ("scaled_dot_product_attention", wrong.sdpa_values_transposed),
+    "wrong_return_type": ("scaled_dot_product_attention", wrong.sdpa_returns_dict),
+    "returns_output_only": ("scaled_dot_product_attention", wrong.sdpa_output_only),
+    "one_rank_only": ("scaled_dot_product_attention", wrong.sdpa_dot_T),
+    "weights_do_not_sum_to_one": (
+        "scaled_dot_product_attention",
+        wrong.sdpa_normalised_over_everything,
+    ),
+    "call_signature": ("masked_attention", wrong.sdpa_no_mask_parameter),
+    "dropout_in_eval": ("multi_head_attention", wrong.MultiHeadDropoutInForward),
+    "constructor_signature": ("multi_head_attention", wrong.MultiHeadOtherNames),
+    "shared_projection": ("multi_head_attention", wrong.MultiHeadSharedProjection),
+    "assumes_equal_lengths": ("multi_head_attention", wrong.MultiHeadKeyReshapedWithQueryLength),
+    "blocked_keys_get_weight": ("masked_attention", wrong.masked_fill_zero),
+    "mask_additive": ("masked_attention", wrong.masked_additive),
+    "mask_shape": ("masked_attention", wrong.masked_view_as_scores),
     "wrong_parameters": ("qkv_projection", wrong.ProjectionFused),
-    "shape_mismatch": ("attention_scores", wrong.scores_flattened),
+    "shape_mismatch": ("attention_scores", wrong.scores_keep_dim),
     "modifies_inputs": ("scaled_dot_product_attention", wrong.sdpa_scales_q_in_place),
     "softmax_wrong_dim": ("scaled_dot_product_attention", wrong.sdpa_softmax_dim_minus_2),
     "missing_scale": ("scaled_dot_product_attention", wrong.sdpa_missing_scale),
@@ -47,6 +64,10 @@ WRONG = {
 
 # more wrong answers: the same misconception in other exercises or written another way
 MORE = [
+    ("attention_scores", wrong.scores_flattened, "one_rank_only"),
+    ("scaled_dot_product_attention", wrong.sdpa_dropout_always_on, "dropout_in_eval"),
+    ("multi_head_attention", wrong.MultiHeadSelfOnly, "call_signature"),
+    ("masked_attention", wrong.masked_inverted, "mask_inverted"),
     ("attention_scores", wrong.scores_times_sqrt, "wrong_scale"),
     ("softmax", wrong.softmax_over_queries, "softmax_wrong_dim"),
     ("weighted_sum", wrong.weighted_sum_uniform, "weights_not_applied_to_values"),
@@ -123,3 +144,34 @@ def test_every_exercise_names_a_target_of_the_wrong_kind():
         assert (result.passed, result.diagnosis) == (False, "wrong_target_kind"), exercise.id
         kind = "a class (an nn.Module subclass)" if exercise.kind == "class" else "a function"
         assert result.message == f"{exercise.target}: expected {kind}, got int 5."
+
+
+def test_one_catalogue_for_exercises_and_hand_calculation():
+    """Both checkers take their explanations from attention_lab.misconceptions, and neither
+    imports the other."""
+    for diagnoses in (DIAGNOSES, handcalc.DIAGNOSES):
+        assert all(text == misconceptions.MISCONCEPTIONS[key] for key, text in diagnoses.items())
+    assert set(DIAGNOSES) & set(handcalc.DIAGNOSES) >= {"missing_scale", "softmax_wrong_dim"}
+    src = Path(misconceptions.__file__).parent
+    for package, other in (("exercises", "handcalc"), ("handcalc", "exercises")):
+        for path in (src / package).glob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text())):
+                if isinstance(node, ast.ImportFrom) and node.module:
+                    assert not node.module.startswith(f"attention_lab.{other}"), path
+    ground = ast.parse(Path(misconceptions.__file__).read_text())
+    assert not any(
+        isinstance(n, ast.ImportFrom) and (n.module or "").startswith("attention_lab")
+        for n in ast.walk(ground)
+    )
+    with pytest.raises(ValueError, match="unknown nope"):
+        misconceptions.explanations(["nope"])
+
+
+def test_pattern_and_interface_messages_say_what_the_exercise_expects():
+    result = evaluate("multi_head_attention", wrong.MultiHeadOtherNames, seed=0)
+    assert "MultiHeadOtherNames(d_model=" in result.message and "num_heads=" in result.message
+    result = evaluate("masked_attention", wrong.sdpa_no_mask_parameter, seed=0)
+    assert "(q, k, v, mask)" in result.message
+    result = evaluate("scaled_dot_product_attention", wrong.sdpa_dot_T, seed=0)
+    assert result.message.startswith("The code works on 2-D inputs and fails on 3-D, 4-D")
+    assert "(1 of 4 cases passed.)" in result.message

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import pytest
 import torch
 
 from attention_lab import scaled_dot_product_attention as library_sdpa
-from attention_lab.exercises import EXERCISES, lab34, solutions
+from attention_lab.exercises import DIAGNOSES, EXERCISES, lab34, solutions
+from attention_lab.exercises.docs import markdown
 from attention_lab.exercises.notebook import PRACTICE
 
 
@@ -69,7 +71,7 @@ def _projection_as_function(x):
             "expected a class (an nn.Module subclass), got the function _projection_as_function",
         ),
         ("q2", "attention_scores", torch.nn.Linear, "expected a function, got the class Linear"),
-        ("q9", "MultiHeadAttention", "todo", "expected a class (an nn.Module subclass), got str"),
+        ("q10", "MultiHeadAttention", "todo", "expected a class (an nn.Module subclass), got str"),
     ],
 )
 def test_a_target_of_the_wrong_kind_gets_an_explanation_that_fits(
@@ -94,7 +96,7 @@ def test_the_librarys_own_function_does_not_count(main):
 
 
 def test_check_takes_an_explicit_candidate():
-    assert lab34.q6.check(lambda T: torch.ones(T, T, dtype=torch.bool).tril()).passed
+    assert lab34.q7.check(lambda T: torch.ones(T, T, dtype=torch.bool).tril()).passed
 
 
 def test_hints_and_solution():
@@ -103,7 +105,7 @@ def test_hints_and_solution():
     assert "Hint 2 of 2" in str(second)
     solution = lab34.q5.solution()._repr_markdown_()
     assert "def scaled_dot_product_attention(" in solution and "_unmasked" not in solution
-    assert "class MultiHeadAttention(nn.Module)" in str(lab34.q9.solution())
+    assert "class MultiHeadAttention(nn.Module)" in str(lab34.q10.solution())
     assert "QKVProjection" in str(lab34.q1.prompt())
 
 
@@ -118,20 +120,25 @@ def test_summary_lists_every_exercise(main):
     main("causal_mask", lambda T: solutions.causal_mask(T))
     table = str(lab34.summary())
     assert table.count("\n| q") == 10
-    assert "| q6 | The causal mask | `causal_mask` | 1 | ✓ correct |" in table
+    assert "| q7 | The causal mask | `causal_mask` | 1 | ✓ correct |" in table
     assert "✗ not_attempted" in table
 
 
 def test_docs_page_is_up_to_date():
     """docs/exercises.md lists every exercise id and every diagnosis with its meaning."""
-    from pathlib import Path
-
-    from attention_lab.exercises import DIAGNOSES
-    from attention_lab.exercises.docs import markdown
-
     page = (Path(__file__).resolve().parents[2] / "docs" / "exercises.md").read_text()
     assert page == markdown(), (
         "regenerate: python -m attention_lab.exercises.docs > docs/exercises.md"
     )
     assert all(f"`{exercise_id}`" in page for exercise_id in EXERCISES)
     assert all(f"| `{key}` | {text} |" in page for key, text in DIAGNOSES.items())
+
+
+def test_error_text_from_the_learners_code_is_shown_inertly():
+    def causal_mask(T):
+        raise RuntimeError("\x1b[2J\x1b[32mlooks fine\x1b[0m\u202e")
+
+    feedback = lab34.q7.check(causal_mask)
+    for text in (str(feedback), feedback._repr_html_(), feedback.result.message):
+        assert "\x1b" not in text and "\u202e" not in text
+    assert "\\x1b[32mlooks fine" in str(feedback) and "\\u202e" in str(feedback)

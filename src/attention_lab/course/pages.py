@@ -17,8 +17,7 @@ from importlib import resources
 import yaml
 
 from attention_lab.course.lessons import Lesson
-from attention_lab.exercises import DIAGNOSES
-from attention_lab.exercises.diagnoses import GENERIC
+from attention_lab.exercises import DIAGNOSES, GENERIC
 from attention_lab.objectives import Topic, duration_minutes, topics
 
 GOAL = (
@@ -106,7 +105,7 @@ def misconceptions(
 ) -> list[Misconception]:
     """The Lab 3.4 checker's diagnoses as misconceptions (default: ``exercises.DIAGNOSES``).
 
-    Generic fall-back conclusions (``generic``, default ``exercises.diagnoses.GENERIC``) and the
+    Generic fall-back conclusions (``generic``, default ``exercises.GENERIC``) and the
     verdicts "correct" and "not attempted" are left out.
     """
     diagnoses = DIAGNOSES if diagnoses is None else diagnoses

@@ -12,8 +12,9 @@ Programmatically::
     from attention_lab.exercises import evaluate
     evaluate("attention_scores", my_attention_scores)  # Result(passed, diagnosis, message)
 
-``EXERCISES`` lists the exercises in the order of the syllabus; ``DIAGNOSES`` explains every
-diagnosis a check can give. The checks here are practice: official grades come from the batch
+``EXERCISES`` lists the exercises in the order of lesson 04 (``lab34.q1`` ... ``lab34.q10``);
+``DIAGNOSES`` explains every diagnosis a check can give (taken from the course's one catalogue,
+``attention_lab.misconceptions``). The checks here are practice: official grades come from the batch
 grader (``attention-lab grade``), which runs ``runner.py`` in a sandbox and judges with the same
 ``Exercise.judge``.
 """
@@ -22,11 +23,11 @@ from __future__ import annotations
 
 from attention_lab.exercises.attention import LOOPS, MASKED_ATTENTION, SCALED_DOT_PRODUCT_ATTENTION
 from attention_lab.exercises.base import Case, Exercise, Result, evaluate_exercise
-from attention_lab.exercises.diagnoses import DIAGNOSES
 from attention_lab.exercises.masks import CAUSAL_MASK, PADDING_MASK
 from attention_lab.exercises.multihead import MULTI_HEAD_ATTENTION
 from attention_lab.exercises.projection import QKV_PROJECTION
 from attention_lab.exercises.steps import SCORES, SOFTMAX, WEIGHTED_SUM
+from attention_lab.misconceptions import GENERIC, explanations
 
 EXERCISES: dict[str, Exercise] = {
     exercise.id: exercise
@@ -36,13 +37,18 @@ EXERCISES: dict[str, Exercise] = {
         SOFTMAX,  # q3  softmax over the keys
         WEIGHTED_SUM,  # q4  weights @ V
         SCALED_DOT_PRODUCT_ATTENTION,  # q5  the whole of Eq. 1
-        CAUSAL_MASK,  # q6
-        PADDING_MASK,  # q7
-        MASKED_ATTENTION,  # q8  Eq. 1 with a mask
-        MULTI_HEAD_ATTENTION,  # q9  splitting and merging heads
-        LOOPS,  # q10 loops against matrix multiplication
+        LOOPS,  # q6  loops against matrix multiplication
+        CAUSAL_MASK,  # q7
+        PADDING_MASK,  # q8
+        MASKED_ATTENTION,  # q9  Eq. 1 with a mask, and the fully masked query
+        MULTI_HEAD_ATTENTION,  # q10 splitting and merging heads
     )
 }
+
+# every diagnosis an exercise can give, with its explanation from the one catalogue
+DIAGNOSES: dict[str, str] = explanations(
+    {"correct"} | {d for exercise in EXERCISES.values() for d in exercise.diagnoses}
+)
 
 
 def evaluate(exercise_id: str, candidate: object, *, seed: int | None = None) -> Result:
@@ -59,4 +65,4 @@ def evaluate(exercise_id: str, candidate: object, *, seed: int | None = None) ->
     return evaluate_exercise(EXERCISES[exercise_id], candidate, seed)
 
 
-__all__ = ["DIAGNOSES", "EXERCISES", "Case", "Exercise", "Result", "evaluate"]
+__all__ = ["DIAGNOSES", "EXERCISES", "GENERIC", "Case", "Exercise", "Result", "evaluate"]

@@ -11,6 +11,7 @@ Shape legend: ``...`` batch dimensions, T_q/T_k query/key lengths, d_k query/key
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Iterator
 
@@ -18,12 +19,25 @@ import torch
 from torch import Tensor
 
 from attention_lab.exercises import compare, sampling
-from attention_lab.exercises.base import Case, Exercise, Result, generic, solution_source, verdict
+from attention_lab.exercises.base import (
+    Case,
+    Exercise,
+    Part,
+    Result,
+    generic,
+    solution_source,
+    verdict,
+)
+from attention_lab.exercises.probes import (
+    Misconception,
+    compound_misconceptions,
+    first_row_note,
+    probe_weights,
+    raw_scores,
+    softmax_over,
+    variant_weights,
+)
 from attention_lab.nn.attention import scaled_dot_product_attention as library_attention
-
-Misconception = tuple[
-    str, Tensor, Tensor | None, str
-]  # diagnosis, predicted weights, where, detail
 
 
 def reference(
@@ -31,18 +45,6 @@ def reference(
 ) -> tuple[Tensor, Tensor]:
     """``(output, weights)`` by the library; ``scale`` replaces 1/sqrt(d_k) when given."""
     return library_attention(q, k, v, mask, scale)
-
-
-def raw_scores(q: Tensor, k: Tensor) -> Tensor:
-    return q @ k.transpose(-2, -1)  # (..., T_q, d_k) @ (..., d_k, T_k) -> (..., T_q, T_k)
-
-
-def softmax_over(scores: Tensor, dim: int, mask: Tensor | None = None) -> Tensor:
-    """Softmax along ``dim`` (masked positions blocked before, zeroed after)."""
-    if mask is not None:
-        scores = scores.masked_fill(~mask, torch.finfo(scores.dtype).min)
-    weights = torch.softmax(scores, dim=dim)
-    return weights if mask is None else weights.masked_fill(~mask, 0.0)
 
 
 def fit_scale(found: Tensor, raw: Tensor) -> float | None:
@@ -108,9 +110,25 @@ def weight_misconceptions(
         "mask_inverted",
         reference(q, k, v, ~mask)[1],
         inverted_rows,
-        ("the weights are zero where the mask is True and non-zero where it is False."),
+        (
+            "the weights are zero where the mask is True and non-zero where it is False: the "
+            "code reads True as 'blocked', but the exercise passes True = 'may attend'."
+        ),
     )
     yield "mask_ignored", reference(q, k, v)[1], None, "the weights equal unmasked attention."
+    yield (
+        "blocked_keys_get_weight",
+        variant_weights(q, k, mask, mask_mode="fill_zero"),
+        None,
+        "the blocked keys get weight: their scores were filled with 0 (or a number near 0) "
+        "instead of a very negative number.",
+    )
+    yield (
+        "mask_additive",
+        variant_weights(q, k, mask, mask_mode="additive"),
+        None,
+        "the weights equal softmax(scores + mask): the boolean mask was added to the scores.",
+    )
     after = torch.softmax(raw / math.sqrt(d_k), dim=-1).masked_fill(~allowed, 0.0)
     yield (
         "mask_after_softmax",
@@ -140,13 +158,13 @@ def fully_masked_rows(
             case,
             "nan_on_fully_masked_row",
             f"query {row} may attend to no key (its mask row is all False) and gets NaN; every "
-            "other query is right.",
+            "other query of this case is right.",
         )
     return verdict(
         case,
         "fully_masked_row_not_zero",
         f"query {row} may attend to no key (its mask row is all False) and gets non-zero weights "
-        "or output; expected zeros there. Every other query is right.",
+        "or output; expected zeros there. Every other query of this case is right.",
     )
 
 
@@ -166,9 +184,14 @@ def diagnose(case: Case, found: dict[str, Tensor]) -> Result:
         result = fully_masked_rows(case, found, {"output": output, "weights": weights})
         if result is not None:
             return result
-    for diagnosis, predicted, where, detail in weight_misconceptions(q, k, v, mask, got_weights):
-        if compare.close(got_weights, predicted, where):
-            return verdict(case, diagnosis, detail)
+    if got_weights.shape == weights.shape:
+        output_note = _output_note(got_output, got_weights, case.tensor("v"))
+        misconceptions = itertools.chain(
+            weight_misconceptions(q, k, v, mask, got_weights), compound_misconceptions(q, k, mask)
+        )
+        for diagnosis, predicted, where, detail in misconceptions:
+            if compare.close(got_weights, predicted, where):
+                return _named(case, diagnosis, detail, output_note, got_weights)
     if compare.close(got_weights, weights):
         if got_output.shape == output.shape:
             where = compare.first_difference("output", got_output, output, "query")
@@ -176,7 +199,39 @@ def diagnose(case: Case, found: dict[str, Tensor]) -> Result:
             where = f"expected output of shape {compare.shape(output)}, found {compare.shape(got_output)}"
         detail = f"the weights are right, but the output is not weights @ v; {where}."
         return verdict(case, "weights_not_applied_to_values", detail)
+    if got_weights.shape == weights.shape and got_output.shape == output.shape:
+        probed = probe_weights(case, got_weights, weights, mask)
+        if probed is not None:
+            return probed
+        if not compare.close(got_weights, weights):
+            rules = "every row sums to 1 over the keys" + (
+                " and blocked keys get 0" if mask is not None else ""
+            )
+            detail = f"the weights have the right shape and {rules}, but other values."
+            return verdict(case, "wrong_values", detail + first_row_note(got_weights, weights))
     return generic(case, {"output": (got_output, output), "weights": (got_weights, weights)})
+
+
+def _output_note(got_output: Tensor, got_weights: Tensor, v: Tensor) -> str:
+    """A second symptom when the output is not the returned weights times v."""
+    expected = got_weights.double() @ v  # (..., T_q, T_k) @ (..., T_k, d_v)
+    if got_output.shape == expected.shape and compare.close(got_output, expected):
+        return ""
+    if compare.non_finite(got_weights):
+        return ""
+    return " Also, the output is not (your weights) @ v."
+
+
+def _named(case: Case, diagnosis: str, detail: str, output_note: str, got: Tensor) -> Result:
+    """The verdict for a matched misconception (``a+b`` names two at once)."""
+    first, _, second = diagnosis.partition("+")
+    also = tuple(d for d in (second,) if d)
+    if output_note:
+        also += ("weights_not_applied_to_values",)
+    if compare.non_finite(got) and first == "mask_inverted":
+        detail += " Rows whose keys the inverted mask all blocks are NaN (-inf in every score)."
+    message = verdict(case, first, detail + output_note).message
+    return Result(False, first, message, also)
 
 
 # -- cases ------------------------------------------------------------------------------------
@@ -216,6 +271,10 @@ def unmasked_cases(g: torch.Generator) -> list[Case]:
     return cases
 
 
+MASKING = Part("masking", "masking", 1.5)
+FULLY_MASKED = Part("fully_masked_query", "the fully masked query", 0.5)
+
+
 def masked_cases(g: torch.Generator) -> list[Case]:
     cases = []
     B, H = sampling.randint(g, 2, 3), sampling.randint(g, 2, 4)
@@ -233,10 +292,14 @@ def masked_cases(g: torch.Generator) -> list[Case]:
     padding = torch.stack([keys < n for n in sampling.lengths(g, B, T_k)])[:, None, None, :]
     cases.append(Case(MASKED_CALL, {**inputs, "mask": padding}))
     T_q, T_k, d_k, d_v = sizes(g)
-    inputs = qkv(g, (B,), T_q, T_k, d_k, d_v)  # a (B, T_q, T_k) mask with one query fully blocked
+    inputs = qkv(g, (B,), T_q, T_k, d_k, d_v)  # a (B, T_q, T_k) mask, every query with a key
+    cases.append(Case(MASKED_CALL, {**inputs, "mask": sampling.random_mask(g, B, T_q, T_k)}))
+    # the separately credited part: a (B, T_q, T_k) mask with one query that may attend to no key
+    T_q, T_k, d_k, d_v = sizes(g)
+    inputs = qkv(g, (B,), T_q, T_k, d_k, d_v)
     mask = sampling.random_mask(g, B, T_q, T_k)
     mask[sampling.randint(g, 0, B - 1), sampling.randint(g, 0, T_q - 1)] = False
-    cases.append(Case(MASKED_CALL, {**inputs, "mask": mask}))
+    cases.append(Case(MASKED_CALL, {**inputs, "mask": mask}, part=FULLY_MASKED.id))
     return cases
 
 
@@ -251,6 +314,8 @@ def loop_cases(g: torch.Generator) -> list[Case]:
 _SHARED_DIAGNOSES = (
     "not_attempted",
     "wrong_target_kind",
+    "call_signature",
+    "dropout_in_eval",
     "raises_error",
     "wrong_return_type",
     "modifies_inputs",
@@ -262,6 +327,10 @@ _SHARED_DIAGNOSES = (
     "returns_scores_not_weights",
     "wrong_transpose",
     "weights_not_applied_to_values",
+    "weights_do_not_sum_to_one",
+    "returns_output_only",
+    "one_rank_only",
+    "assumes_equal_lengths",
     "shape_mismatch",
     "non_finite_output",
     "wrong_values",
@@ -303,9 +372,10 @@ MASKED_ATTENTION = Exercise(
     points=2,
     prompt=(
         "Extend `scaled_dot_product_attention(q, k, v, mask=None)` with a boolean `mask` "
-        "broadcastable to `(..., T_q, T_k)`, True = may attend. Blocked keys get weight 0 and "
-        "each row still sums to 1; a query whose keys are all blocked gets zero weights and a "
-        "zero output, never NaN."
+        "broadcastable to `(..., T_q, T_k)`, True = may attend. Two parts, credited apart: "
+        "**masking** (1.5 points): blocked keys get weight 0 and each row still sums to 1; "
+        "**the fully masked query** (0.5 points): a query whose keys are all blocked gets zero "
+        "weights and a zero output, never NaN."
     ),
     hints=(
         "Mask the scores before the softmax: `scores.masked_fill(~mask, value)` with a very "
@@ -320,11 +390,15 @@ MASKED_ATTENTION = Exercise(
         "mask_after_softmax",
         "mask_inverted",
         "mask_ignored",
+        "blocked_keys_get_weight",
+        "mask_additive",
+        "mask_shape",
         "nan_on_fully_masked_row",
         "fully_masked_row_not_zero",
     ),
     make_cases=masked_cases,
     diagnose=diagnose,
+    parts=(MASKING, FULLY_MASKED),
 )
 
 LOOPS = Exercise(

@@ -35,6 +35,27 @@ same cases in a sandbox through `attention_lab/exercises/runner.py` and judges t
 code.
 """
 
+VERDICTS = """\
+## How one verdict is made from several cases
+
+Each case gets its own verdict. The verdict over all cases never contradicts them: it leads with
+the most serious finding and lists the others, and it says how many cases passed. The order: an
+interface mismatch (the code cannot be called as the exercise calls it, or returns something
+else: `constructor_signature`, `call_signature`, `returns_output_only`, `wrong_return_type`,
+`wrong_parameters`, `shared_projection`, `mask_additive`, `mask_shape`, `modifies_inputs`,
+`dropout_in_eval`); then a pattern across the cases (`one_rank_only`, `assumes_equal_lengths`,
+`mask_shape`: the code passes every case of one kind and fails every case of another); then a
+named misconception; then a crash (`raises_error`); then a generic difference; last, a part of
+the exercise credited on its own (the fully masked query of `masked_attention`).
+
+When no known mistake reproduces an answer, the check probes its behaviour: whether each query's
+weights sum to 1 over the keys (and over which axis they do), whether blocked keys get weight,
+which rows are NaN, and whether the output is the returned weights times v. Two known mistakes
+made together are both named. Where values differ, the message names the first query that differs
+and where its largest weight is, never a reference value. Text that the learner's code controls
+(an exception's message, printed output) is shown with control characters escaped.
+"""
+
 CALLS = """\
 ## How a case calls the learner's code
 
@@ -68,10 +89,16 @@ def markdown() -> str:
         )
     for number, exercise in enumerate(EXERCISES.values(), start=1):
         lines += ["", f"### q{number} `{exercise.id}`: {exercise.title}", "", exercise.prompt, ""]
+        if exercise.parts:
+            parts = "; ".join(f"`{p.id}` ({p.title}, {p.points:g} points)" for p in exercise.parts)
+            lines += [
+                f"Parts, credited apart (gradebook columns `{exercise.id}:PART`): {parts}.",
+                "",
+            ]
         lines.append("Diagnoses: " + ", ".join(f"`{d}`" for d in exercise.diagnoses) + ".")
     lines += ["", "## Diagnoses", "", "| diagnosis | meaning |", "|---|---|"]
     lines += [f"| `{key}` | {text} |" for key, text in DIAGNOSES.items()]
-    lines += ["", CALLS]
+    lines += ["", VERDICTS, "", CALLS]
     return "\n".join(lines)
 
 

@@ -14,7 +14,10 @@ from __future__ import annotations
 from attention_lab.exercises import EXERCISES
 from attention_lab.exercises.notebook import NotebookExercise, Text
 
-_ALL = tuple(NotebookExercise(exercise) for exercise in EXERCISES.values())
+_ALL = tuple(
+    NotebookExercise(exercise, f"lab34.q{number}")
+    for number, exercise in enumerate(EXERCISES.values(), start=1)
+)
 (q1, q2, q3, q4, q5, q6, q7, q8, q9, q10) = _ALL
 
 

@@ -18,6 +18,8 @@ from attention_lab.nn.masks import padding_mask as library_padding_mask
 _MASK_DIAGNOSES = (
     "not_attempted",
     "wrong_target_kind",
+    "call_signature",
+    "dropout_in_eval",
     "raises_error",
     "wrong_return_type",
     "mask_not_boolean",

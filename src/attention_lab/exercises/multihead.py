@@ -11,14 +11,16 @@ Shape legend: B batch, T_q/T_k query/key lengths, D = d_model, H = num_heads, d_
 
 from __future__ import annotations
 
+import itertools
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
 from attention_lab.exercises import compare, sampling
 from attention_lab.exercises.attention import reference as attention
-from attention_lab.exercises.attention import softmax_over
 from attention_lab.exercises.base import Case, Exercise, Result, generic, solution_source, verdict
+from attention_lab.exercises.probes import softmax_over
 from attention_lab.nn.multihead import MultiHeadAttention
 
 STATE = "weights."
@@ -31,11 +33,13 @@ def variant(
     *,
     split: str = "transpose",  # "transpose" (right) | "view": reshape to (B, H, T, d_k) directly
     merge: str = "transpose",  # "transpose" (right) | "view": reshape (B, H, T, d_k) to (B, T, D)
+    # | "interleaved": features ordered d_k-major, (B, T, d_k, H) -> (B, T, D)
     scale: str = "d_k",  # "d_k" (right) | "d_model" | "none" | "d_k_not_sqrt"
     softmax_dim: int = -1,
-    mask: str = "given",  # "given" | "inverted" | "ignored"
+    mask: str = "given",  # "given" | "inverted" | "ignored" | "additive"
     projections: tuple[str, str, str] = ("W_q", "W_k", "W_v"),
     output_projection: bool = True,
+    bias: bool = True,  # False: W_q, W_k, W_v applied without their bias
 ) -> Tensor:
     """Multi-head attention in float64 with the case's weights, one step changed as asked."""
     H = case.call["init"]["num_heads"]
@@ -44,9 +48,8 @@ def variant(
     d_k = D // H
 
     def linear(x: Tensor, layer: str) -> Tensor:
-        return F.linear(
-            x, case.tensor(f"{STATE}{layer}.weight"), case.tensor(f"{STATE}{layer}.bias")
-        )
+        b = case.tensor(f"{STATE}{layer}.bias") if bias or layer == "W_o" else None
+        return F.linear(x, case.tensor(f"{STATE}{layer}.weight"), b)
 
     def heads(x: Tensor) -> Tensor:
         B, T, _ = x.shape
@@ -56,16 +59,21 @@ def variant(
 
     q, k, v = (heads(linear(x, layer)) for x, layer in zip((query, key, value), projections))
     m = case.inputs.get("mask")
-    if m is not None and mask != "given":
+    if m is not None and mask in ("inverted", "ignored"):
         m = None if mask == "ignored" else ~m
     factor = {"d_k": d_k**-0.5, "d_model": D**-0.5, "none": 1.0, "d_k_not_sqrt": 1.0 / d_k}[scale]
-    if softmax_dim == -1:
+    if m is not None and mask == "additive":  # softmax(scores + mask), the bool mask as 0/1
+        scores = q @ k.transpose(-2, -1) * factor + m.to(q.dtype)  # (B, H, T_q, T_k)
+        out = torch.softmax(scores, dim=softmax_dim) @ v
+    elif softmax_dim == -1:
         out, _ = attention(q, k, v, m, scale=factor)  # (B, H, T_q, d_k)
     else:
         allowed = None if m is None else torch.broadcast_to(m, (B, H, T_q, k.shape[-2]))
         out = softmax_over(q @ k.transpose(-2, -1) * factor, softmax_dim, allowed) @ v
     if merge == "view":
         concat = out.reshape(B, T_q, D)  # the mistake: heads interleaved with positions
+    elif merge == "interleaved":  # the mistake: (B, H, T_q, d_k) -> (B, T_q, d_k, H)
+        concat = out.permute(0, 2, 3, 1).reshape(B, T_q, D)
     else:
         concat = out.transpose(1, 2).reshape(B, T_q, D)  # (B, H, T_q, d_k) -> (B, T_q, D)
     return linear(concat, "W_o") if output_projection else concat
@@ -98,6 +106,12 @@ MISCONCEPTIONS: tuple[tuple[str, dict, str], ...] = (
         "the heads were merged with a reshape of (B, H, T_q, d_k) and no transpose.",
     ),
     (
+        "heads_merged_wrong",
+        {"merge": "interleaved"},
+        "the heads were merged in the wrong order: permuted to (B, T_q, d_k, H) before the "
+        "reshape, which interleaves their features (feature j of head h lands at j * H + h).",
+    ),
+    (
         "scale_uses_d_model",
         {"scale": "d_model"},
         "the scores were divided by sqrt(d_model), not sqrt(d_k) = sqrt(d_model / num_heads).",
@@ -118,6 +132,12 @@ MISCONCEPTIONS: tuple[tuple[str, dict, str], ...] = (
         {"softmax_dim": -2},
         "the softmax ran over the queries (dim=-2), not the keys.",
     ),
+    (
+        "bias_missing",
+        {"bias": False},
+        "the queries, keys and values were projected without the bias (x @ W.T instead of "
+        "the layer itself).",
+    ),
     ("qkv_mixed_up", {"projections": ("W_q", "W_q", "W_v")}, "the keys were made with W_q."),
     ("qkv_mixed_up", {"projections": ("W_q", "W_k", "W_k")}, "the values were made with W_k."),
     (
@@ -132,9 +152,39 @@ MISCONCEPTIONS: tuple[tuple[str, dict, str], ...] = (
     ),
 )
 MASK_MISCONCEPTIONS = (
-    ("mask_inverted", {"mask": "inverted"}, "the heads attend where the mask is False."),
+    (
+        "mask_inverted",
+        {"mask": "inverted"},
+        "the heads attend where the mask is False: the code reads True as 'blocked', but the "
+        "exercise passes True = 'may attend'.",
+    ),
     ("mask_ignored", {"mask": "ignored"}, "the output equals attention without the mask."),
+    (
+        "mask_additive",
+        {"mask": "additive"},
+        "the boolean mask was added to the scores (softmax(scores + mask)) instead of blocking "
+        "the keys where it is False.",
+    ),
 )
+
+
+def attending_rows(case: Case, inverted: bool = False) -> Tensor | None:
+    """(B, T_q, 1) bool: the queries that have a key to attend to in every head (None: no mask)."""
+    mask = case.inputs.get("mask")
+    if mask is None:
+        return None
+    query, key = (case.inputs[n] for n in case.call["args"][:2])
+    shape = (query.shape[0], 1, query.shape[1], key.shape[1])  # (B, 1, T_q, T_k)
+    allowed = torch.broadcast_to(~mask if inverted else mask, shape)
+    return allowed.any(dim=-1).all(dim=1).unsqueeze(-1)  # (B, T_q, 1)
+
+
+def matches(case: Case, got: Tensor, change: dict) -> bool:
+    """Whether ``got`` is the variant's output (rows that attend to nothing left out)."""
+    where = attending_rows(case)
+    if change.get("mask") == "inverted":
+        where = attending_rows(case, inverted=True)
+    return compare.close(got, variant(case, **change), where)
 
 
 def diagnose_multihead(case: Case, found: dict[str, Tensor]) -> Result:
@@ -143,11 +193,30 @@ def diagnose_multihead(case: Case, found: dict[str, Tensor]) -> Result:
     if compare.close(got, expected):
         return verdict(case, "correct")
     misconceptions = MISCONCEPTIONS + (MASK_MISCONCEPTIONS if "mask" in case.inputs else ())
-    if got.shape == expected.shape:
-        for diagnosis, change, detail in misconceptions:
-            if compare.close(got, variant(case, **change)):
-                return verdict(case, diagnosis, detail)
-    return generic(case, {"output": (got, expected)})
+    if got.shape != expected.shape:
+        return generic(case, {"output": (got, expected)})
+    for diagnosis, change, detail in misconceptions:
+        if matches(case, got, change):
+            if diagnosis == "mask_inverted" and compare.non_finite(got):
+                detail += " Queries whose keys the inverted mask all blocks get NaN (-inf scores)."
+            return verdict(case, diagnosis, detail)
+    for (first, one, text), (second, other, more) in itertools.combinations(misconceptions, 2):
+        if one.keys() & other.keys() or first == second:
+            continue  # the same step changed twice
+        if matches(case, got, {**one, **other}):
+            message = verdict(case, first, f"two mistakes together: {text[:-1]}; {more}").message
+            return Result(False, first, message, (second,))
+    if compare.non_finite(got) and not compare.non_finite(expected):
+        return generic(case, {"output": (got, expected)})
+    first = compare.first_difference("output", got, expected, "query")
+    return verdict(
+        case,
+        "wrong_values",
+        f"output has the expected shape {compare.shape(expected)} but other values, and no "
+        "common mistake (nor two of them together) explains them; "
+        f"{first}. Check the split and merge of the heads on a tiny input: "
+        "head h must use features h*d_k ... (h+1)*d_k - 1 of every position.",
+    )
 
 
 def multihead_cases(g: torch.Generator) -> list[Case]:
@@ -212,8 +281,12 @@ MULTI_HEAD_ATTENTION = Exercise(
     diagnoses=(
         "not_attempted",
         "wrong_target_kind",
+        "constructor_signature",
+        "call_signature",
+        "dropout_in_eval",
         "raises_error",
         "wrong_parameters",
+        "shared_projection",
         "wrong_return_type",
         "modifies_inputs",
         "heads_split_wrong",
@@ -224,8 +297,12 @@ MULTI_HEAD_ATTENTION = Exercise(
         "output_projection_missing",
         "softmax_wrong_dim",
         "qkv_mixed_up",
+        "bias_missing",
         "mask_inverted",
         "mask_ignored",
+        "mask_additive",
+        "mask_shape",
+        "assumes_equal_lengths",
         "shape_mismatch",
         "non_finite_output",
         "wrong_values",

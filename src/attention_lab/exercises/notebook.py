@@ -11,9 +11,9 @@ from __future__ import annotations
 import html
 import sys
 
-from attention_lab.exercises import EXERCISES
 from attention_lab.exercises.base import Exercise, Result, evaluate_exercise
-from attention_lab.exercises.diagnoses import DIAGNOSES
+from attention_lab.inert import inert
+from attention_lab.misconceptions import MISCONCEPTIONS
 
 PRACTICE = "Practice check: official grades come from the batch grader (attention-lab grade)."
 _MISSING = object()
@@ -31,9 +31,10 @@ def notebook_namespace() -> dict:
 class Feedback:
     """What ``check()`` shows: the verdict, its explanation and where it was found."""
 
-    def __init__(self, exercise: Exercise, result: Result):
+    def __init__(self, exercise: Exercise, result: Result, helper: str):
         self.exercise = exercise
         self.result = result
+        self.helper = helper  # how the notebook names the exercise, e.g. "lab34.q5"
 
     @property
     def passed(self) -> bool:
@@ -45,11 +46,12 @@ class Feedback:
 
     def _parts(self) -> tuple[str, str, str]:
         r = self.result
+        message = inert(r.message)  # it may quote an error message the learner's code wrote
         if r.passed:
-            return "Correct", r.message, ""
+            return "Correct", message, ""
         if r.diagnosis == "not_attempted":
-            return "Not attempted yet", r.message, ""
-        return f"Not yet: {r.diagnosis}", r.message, DIAGNOSES[r.diagnosis]
+            return "Not attempted yet", message, ""
+        return f"Not yet: {r.diagnosis}", message, MISCONCEPTIONS[r.diagnosis]
 
     def __str__(self) -> str:
         title, message, explanation = self._parts()
@@ -58,14 +60,11 @@ class Feedback:
         if explanation:
             lines.append(f"Why: {explanation}")
         if not self.passed:
-            lines.append(f"Stuck? {self._helper()}.hint()")
+            lines.append(f"Stuck? {self.helper}.hint()")
         lines.append(PRACTICE)
         return "\n".join(lines)
 
     __repr__ = __str__
-
-    def _helper(self) -> str:
-        return f"lab34.q{list(EXERCISES).index(self.exercise.id) + 1}"
 
     def _repr_html_(self) -> str:
         title, message, explanation = self._parts()
@@ -84,7 +83,7 @@ class Feedback:
         if explanation:
             body.append(f"<div><i>Why:</i> {html.escape(explanation)}</div>")
         if not self.passed:
-            body.append(f"<div>Stuck? <code>{self._helper()}.hint()</code></div>")
+            body.append(f"<div>Stuck? <code>{self.helper}.hint()</code></div>")
         body.append(
             f'<div style="color:#6e7781;font-size:0.85em">{html.escape(PRACTICE)}</div></div>'
         )
@@ -109,8 +108,9 @@ class Text:
 class NotebookExercise:
     """``check()``, ``hint(n)`` and ``solution()`` for one exercise, learntools-style."""
 
-    def __init__(self, exercise: Exercise):
+    def __init__(self, exercise: Exercise, helper: str):
         self.exercise = exercise
+        self.helper = helper  # how the notebook names it, e.g. "lab34.q5"
 
     def __repr__(self) -> str:
         return f"<exercise {self.exercise.id}: {self.exercise.title}>"
@@ -132,7 +132,7 @@ class NotebookExercise:
                     "not_attempted",
                     f"Not attempted yet: no {target} is defined in this notebook.",
                 )
-                return Feedback(self.exercise, result)
+                return Feedback(self.exercise, result, self.helper)
         if getattr(candidate, "__module__", "").startswith("attention_lab"):
             result = Result(
                 False,
@@ -140,8 +140,10 @@ class NotebookExercise:
                 f"{target} here is imported from {candidate.__module__}, not written by you: "
                 "define your own to check it.",
             )
-            return Feedback(self.exercise, result)
-        return Feedback(self.exercise, evaluate_exercise(self.exercise, candidate, seed))
+            return Feedback(self.exercise, result, self.helper)
+        return Feedback(
+            self.exercise, evaluate_exercise(self.exercise, candidate, seed), self.helper
+        )
 
     def hint(self, n: int = 1) -> Text:
         """The n-th hint (1 = the gentlest)."""

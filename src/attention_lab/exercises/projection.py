@@ -103,6 +103,9 @@ QKV_PROJECTION = Exercise(
     diagnoses=(
         "not_attempted",
         "wrong_target_kind",
+        "constructor_signature",
+        "call_signature",
+        "dropout_in_eval",
         "raises_error",
         "wrong_parameters",
         "wrong_return_type",

@@ -23,8 +23,10 @@ from attention_lab.handcalc.problem import (
     softmax_rows,
     tolerances,
 )
+from attention_lab.misconceptions import explanations
 
-# Mistakes the checker recognises by replaying them: id -> what the learner did.
+# Mistakes the checker recognises by replaying them: id (of ``attention_lab.misconceptions``) ->
+# what the learner did, as the feedback message words it ("It looks like you ...").
 MISTAKES: dict[str, str] = {
     "missing_scale": "forgot to divide the scores by sqrt(d_k) = {sqrt_d_k:g}",
     "scale_by_dk_not_sqrt": "divided the scores by d_k = {d_k} instead of sqrt(d_k) = {sqrt_d_k:g}",
@@ -37,19 +39,22 @@ MISTAKES: dict[str, str] = {
     "weights_applied_to_keys": "multiplied the weights by K instead of V",
 }
 
-# Every diagnosis the checker can give: id -> explanation for a learner.
-DIAGNOSES: dict[str, str] = {
-    "correct": "every step you gave matches the worked solution",
-    "not_attempted": "no step given yet: pass Q=..., K=..., scores=..., weights=..., output=...",
-    **MISTAKES,
-    "wrong_weight_matrix": "used the wrong projection matrix (Q needs W_q, K needs W_k, V needs W_v)",
-    "transposed_result": "wrote the right numbers transposed (rows must be tokens)",
-    "shape_mismatch": "the table has the wrong number of rows or columns",
-    "rows_do_not_sum_to_one": "a row of softmax weights does not add up to 1",
-    "rounding": "close, but off by more than rounding to the stated decimals allows",
-    "follows_from_earlier_error": "right for the numbers you had; fix the earlier step first",
-    "arithmetic": "an arithmetic slip: recompute the cells named",
-}
+# Every diagnosis the checker can give: id -> explanation, from the course's one catalogue.
+DIAGNOSES: dict[str, str] = explanations(
+    {
+        "correct",
+        "not_attempted",
+        *MISTAKES,
+        "wrong_weight_matrix",
+        "transposed_result",
+        "shape_mismatch",
+        "rows_do_not_sum_to_one",
+        "rounding",
+        "follows_from_earlier_error",
+        "arithmetic",
+    }
+)
+NOT_ATTEMPTED = "No step given yet: pass Q=..., K=..., scores=..., weights=..., output=..."
 
 
 @dataclasses.dataclass(frozen=True)
@@ -135,7 +140,7 @@ def check_handcalc(
     checks = _check_steps(problem, given)
     wrong = [c for c in checks if c.status == "wrong"]
     if not given:
-        diagnosis, message, first = "not_attempted", DIAGNOSES["not_attempted"], None
+        diagnosis, message, first = "not_attempted", NOT_ATTEMPTED, None
     elif wrong:
         first = wrong[0].step
         diagnosis, message = wrong[0].diagnosis, f"First wrong step: {first}. {wrong[0].message}"

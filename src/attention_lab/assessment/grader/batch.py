@@ -28,9 +28,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import attention_lab.exercises as lab
 from attention_lab.assessment.grader.report import feedback_markdown, gradebook_rows, safe_file_stem
-from attention_lab.assessment.grader.results import CaseOutcome, ExerciseOutcome, SubmissionResult
+from attention_lab.assessment.grader.results import (
+    CaseOutcome,
+    ExerciseOutcome,
+    PartOutcome,
+    SubmissionResult,
+)
 from attention_lab.assessment.grader.sandbox import (
     ChildRun,
     Limits,
@@ -39,6 +43,7 @@ from attention_lab.assessment.grader.sandbox import (
     remove_sandbox,
     run_child,
 )
+from attention_lab.exercises import DIAGNOSES, EXERCISES, Result, runner
 from attention_lab.files import check_folder, check_output_file, write_atomic, write_csv_atomic
 
 SUBMISSION_SUFFIXES = (".py", ".ipynb")
@@ -136,6 +141,18 @@ def _judge(exercise: Any, case: Any, outputs: dict | None, error: str | None) ->
     return CaseOutcome(bool(result.passed), str(result.diagnosis), str(result.message))
 
 
+def _verdict(exercise: Any, cases: list, outcomes: list[CaseOutcome]) -> str:
+    """The exercise's one verdict over its cases, as the notebook check words it."""
+    if not outcomes:
+        return ""
+    results = [Result(o.passed, o.diagnosis, o.message) for o in outcomes]
+    try:
+        combined = exercise.combine(results, cases)
+    except Exception as problem:  # a fault in the checker must not lose the row
+        return f"the checker could not combine the cases: {type(problem).__name__}"
+    return f"{combined.diagnosis}: {combined.message}"
+
+
 def grade_submission(
     path: Path,
     exercises: Mapping[str, Any],
@@ -220,11 +237,17 @@ def _collect(result: SubmissionResult, run: ChildRun, layout: list, timeout: flo
         for case in cases:
             outcomes.append(_judge_case(exercise, case, box, k, run, import_status, imported))
             k += 1
-        passed = sum(o.passed for o in outcomes)
-        score = round(float(exercise.points) * passed / len(cases), 2) if cases else 0.0
-        result.exercises.append(
-            ExerciseOutcome(exercise.id, exercise.title, float(exercise.points), score, outcomes)
+        parts = [
+            PartOutcome(p.id, p.title, float(p.points), p.score, p.passed, p.total)
+            for p in exercise.part_scores(cases, [o.passed for o in outcomes])
+        ]
+        score = round(sum(p.score for p in parts), 2)
+        outcome = ExerciseOutcome(
+            exercise.id, exercise.title, float(exercise.points), score, outcomes
         )
+        outcome.parts = parts if len(parts) > 1 else []
+        outcome.verdict = _verdict(exercise, cases, outcomes)
+        result.exercises.append(outcome)
     if any(o.diagnosis == "grader_error" for e in result.exercises for o in e.cases):
         result.status = "grader_error"
 
@@ -303,10 +326,9 @@ def grade_batch(
     check_output_file("out", out)
     if feedback_dir is not None:
         check_folder("feedback_dir", Path(feedback_dir))
-    if exercises is None or diagnoses is None or runner_path is None:
-        exercises = exercises if exercises is not None else lab.EXERCISES
-        diagnoses = diagnoses if diagnoses is not None else lab.DIAGNOSES
-        runner_path = runner_path or Path(lab.__file__).with_name("runner.py")
+    exercises = exercises if exercises is not None else EXERCISES
+    diagnoses = diagnoses if diagnoses is not None else DIAGNOSES
+    runner_path = runner_path or Path(runner.__file__)
     paths = find_submissions(submissions_dir)
     start = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="attention-lab-grade-") as tmp:

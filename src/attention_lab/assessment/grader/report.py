@@ -7,26 +7,40 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from attention_lab.assessment.grader.results import SubmissionResult
+from attention_lab.inert import inert
 
 
 def gradebook_rows(results: Sequence[SubmissionResult], exercises: Mapping[str, Any]) -> list[list]:
-    header = ["student_id", "file", "status", *exercises.keys(), "total", "max", "isolation"]
-    header += ["seconds", "detail"]
+    """One row per submission: a column per exercise and, for an exercise with several parts
+    (``Exercise.parts``), one more per part, named ``exercise_id:part_id``."""
+    columns: list[tuple[str, str | None]] = []
+    for ex_id, exercise in exercises.items():
+        columns.append((ex_id, None))
+        parts = getattr(exercise, "parts", ())
+        if len(parts) > 1:
+            columns += [(ex_id, part.id) for part in parts]
+    header = ["student_id", "file", "status"]
+    header += [ex_id if part is None else f"{ex_id}:{part}" for ex_id, part in columns]
+    header += ["total", "max", "isolation", "seconds", "detail"]
     maximum = round(sum(float(ex.points) for ex in exercises.values()), 2)
     rows: list[list] = [header]
     for r in results:
-        scores = {e.exercise_id: e.score for e in r.exercises}
+        scores: dict[tuple[str, str | None], float] = {}
+        for e in r.exercises:
+            scores[(e.exercise_id, None)] = e.score
+            scores.update({(e.exercise_id, p.part_id): p.score for p in e.parts})
+        detail = inert(r.detail.splitlines()[0][:300]) if r.detail else ""
         rows.append(
             [
-                r.student_id,
-                r.file_name,
+                inert(r.student_id),
+                inert(r.file_name),
                 r.status,
-                *(scores.get(ex_id, 0.0) for ex_id in exercises),
+                *(scores.get(column, 0.0) for column in columns),
                 r.total,
                 maximum,
                 r.isolation,
                 r.seconds,
-                r.detail.splitlines()[0][:300] if r.detail else "",
+                detail,
             ]
         )
     return rows
@@ -44,13 +58,19 @@ def safe_file_stem(student_id: str, taken: set[str]) -> str:
 
 
 def feedback_markdown(result: SubmissionResult, diagnoses: Mapping[str, str]) -> str:
-    """The student's feedback: scores, diagnoses with explanations, their own errors/output."""
+    """The student's feedback: scores, diagnoses with explanations, their own errors/output.
+
+    Text the submission controls (error messages, what it printed, its file name) is shown
+    inertly: control characters are escaped, so they can neither colour nor clear a terminal.
+    """
     maximum = sum(e.points for e in result.exercises)
+    detail = f" ({inert(result.detail)})" if result.detail else ""
+    file_name = inert(result.file_name).replace("`", "'")
     lines = [
-        f"# Lab 3.4 feedback: {result.student_id}",
+        f"# Lab 3.4 feedback: {inert(result.student_id)}",
         "",
-        f"- File: `{result.file_name}`",
-        f"- Status: **{result.status}**" + (f" ({result.detail})" if result.detail else ""),
+        f"- File: `{file_name}`",
+        f"- Status: **{result.status}**{detail}",
         f"- Total: **{result.total:g} / {maximum:g}**",
         f"- Isolation: {result.isolation}",
         "",
@@ -67,10 +87,20 @@ def feedback_markdown(result: SubmissionResult, diagnoses: Mapping[str, str]) ->
             f"({exercise.passed_cases} of {total} test cases passed)."
         )
         lines.append("")
+        for part in exercise.parts:
+            lines.append(
+                f"- part {part.part_id} ({part.title}): **{part.score:g} / {part.points:g}** "
+                f"({part.passed} of {part.total} test cases passed)"
+            )
+        if exercise.parts:
+            lines.append("")
+        if exercise.verdict:
+            lines += [f"Verdict: {inert(exercise.verdict)}", ""]
         seen: set[str] = set()
         for number, case in enumerate(exercise.cases, start=1):
             mark = "passed" if case.passed else "failed"
-            lines.append(f"- case {number}: {mark}: `{case.diagnosis}`. {case.message}".rstrip())
+            text = inert(f"- case {number}: {mark}: `{case.diagnosis}`. {case.message}")
+            lines.append(text.rstrip())
             seen.add(case.diagnosis)
         for diagnosis in sorted(seen - {"correct"}):
             if diagnosis in diagnoses:
@@ -80,7 +110,7 @@ def feedback_markdown(result: SubmissionResult, diagnoses: Mapping[str, str]) ->
         kept = len(result.output.encode("utf-8", "replace"))
         more = result.output_bytes - kept
         lines += ["## What your program printed (and any traceback)", "", "```text"]
-        lines += [result.output.replace("```", "'''").rstrip()]
+        lines += [inert(result.output, keep_newlines=True).replace("```", "'''").rstrip()]
         lines += ["```"]
         if more > 0:
             lines.append(f"({more} more bytes of output were discarded.)")

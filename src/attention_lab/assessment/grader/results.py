@@ -16,12 +16,26 @@ class CaseOutcome:
 
 
 @dataclass
+class PartOutcome:
+    """A separately credited part of an exercise (see ``Exercise.parts``)."""
+
+    part_id: str
+    title: str
+    points: float
+    score: float
+    passed: int
+    total: int
+
+
+@dataclass
 class ExerciseOutcome:
     exercise_id: str
     title: str
     points: float
     score: float
     cases: list[CaseOutcome]
+    parts: list[PartOutcome] = field(default_factory=list)  # when the exercise has several
+    verdict: str = ""  # the exercise's one verdict over all cases (``Exercise.combine``)
 
     @property
     def passed_cases(self) -> int:

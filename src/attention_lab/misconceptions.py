@@ -1,17 +1,23 @@
-"""What a check can conclude about an answer: one identifier per misconception, with its explanation.
+"""Every mistake the course's checkers can name, with one explanation each, written for a learner.
 
-The identifiers are stable: the batch grader writes them to the gradebook and the instructor guide
-lists them as common misconceptions. ``GENERIC`` are the conclusions a check falls back on when no
-specific misconception explains what it found.
+The Lab 3.4 exercise checker (``attention_lab.exercises``) and the hand-calculation checker
+(``attention_lab.handcalc``) share this catalogue, so one mistake has one id and one explanation
+wherever it is found. The ids are stable: the batch grader writes them to the gradebook and the
+instructor guide lists them as common misconceptions. This module imports nothing from the rest
+of the package.
 """
 
 from __future__ import annotations
 
-DIAGNOSES: dict[str, str] = {
-    "correct": "Correct: every case matches the float64 reference.",
+from collections.abc import Iterable
+
+MISCONCEPTIONS: dict[str, str] = {
+    "correct": "Correct: everything checked matches the reference.",
     "not_attempted": (
-        "Not attempted yet: the function or class is missing, or still raises "
-        "NotImplementedError. Write your code where it says 'your code here'."
+        "Not attempted yet: there is nothing to check. In a notebook exercise the function or "
+        "class is missing, or still raises NotImplementedError: write your code where it says "
+        "'your code here'. In a hand calculation, pass the steps you computed (Q=..., K=..., "
+        "scores=..., weights=..., output=...)."
     ),
     "wrong_target_kind": (
         "The name the exercise asks you to define holds the wrong kind of object, so the "
@@ -36,8 +42,9 @@ DIAGNOSES: dict[str, str] = {
         "sizes the exercise gives, with bias."
     ),
     "shape_mismatch": (
-        "The result has the wrong shape. Write the shape of every intermediate tensor next to "
-        "the line that makes it, e.g. (B, T_q, d_k) @ (B, d_k, T_k) -> (B, T_q, T_k)."
+        "The result has the wrong shape (a table with the wrong number of rows or columns). Write "
+        "the shape of every intermediate result next to the line that makes it, e.g. "
+        "(B, T_q, d_k) @ (B, d_k, T_k) -> (B, T_q, T_k)."
     ),
     "modifies_inputs": (
         "Your code changes its input tensors in place (an operation ending in '_' such as "
@@ -147,6 +154,63 @@ DIAGNOSES: dict[str, str] = {
         "The concatenated heads are returned without the output projection W_o. Multi-head "
         "attention ends with Concat(head_1, ..., head_h) W_o (Vaswani et al. 2017, section 3.2.2)."
     ),
+    "weights_do_not_sum_to_one": (
+        "The weights of a query do not sum to 1 over the keys, so they are not a softmax over "
+        "the keys: the exp() is not divided by its own row's total, or the normalising sum runs "
+        "over another axis. Each row of weights (last axis) must be non-negative and sum to 1."
+    ),
+    "blocked_keys_get_weight": (
+        "Keys that the mask blocks still get weight. Filling the blocked scores with 0 (or a "
+        "tiny number such as -1e-9) leaves exp(0) = 1 in the softmax; fill them with a very "
+        "negative number (torch.finfo(scores.dtype).min) so that their weight is 0."
+    ),
+    "mask_additive": (
+        "The mask is added to the scores, as an additive float mask (0 where allowed, -inf where "
+        "blocked) would be. This exercise passes a boolean mask, True = may attend: adding it "
+        "adds 1 to the allowed scores and blocks nothing. Use scores.masked_fill(~mask, ...)."
+    ),
+    "mask_shape": (
+        "The code assumes one shape of mask and fails on another. The exercise passes boolean "
+        "masks broadcastable to (..., T_q, T_k): (T_q, T_k), (B, T_q, T_k) and (B, 1, 1, T_k). "
+        "Use the mask as it comes (masked_fill broadcasts it) instead of reshaping it."
+    ),
+    "one_rank_only": (
+        "The code works for inputs with one number of dimensions only. The exercise passes "
+        "(T, d), (B, T, d) and (B, H, T, d) inputs: count axes from the end (dim=-1, "
+        "transpose(-2, -1), shape[-1]) instead of from the front, and do not use .T or "
+        "torch.bmm, which need a fixed number of dimensions."
+    ),
+    "assumes_equal_lengths": (
+        "The code works when the queries and the keys have the same length and fails when "
+        "T_q != T_k (cross-attention). Reshape the key and the value with their own length "
+        "(key.shape[1]), not the query's, and keep T_q and T_k apart in every shape."
+    ),
+    "dropout_in_eval": (
+        "Two calls with the same inputs in evaluation mode gave different outputs: dropout is "
+        "still on. Use an nn.Dropout module (model.eval() switches it off) or pass "
+        "training=self.training to F.dropout."
+    ),
+    "shared_projection": (
+        "One small projection is shared by every head: W_q, W_k or W_v maps d_model to d_k = "
+        "d_model / num_heads and each head reuses it. Each head has its own projection; the "
+        "usual way is one nn.Linear(d_model, d_model) per role whose output is split into "
+        "num_heads slices of d_k."
+    ),
+    "constructor_signature": (
+        "The class cannot be built the way the exercise builds it. The checker calls the "
+        "constructor with keyword arguments, e.g. MultiHeadAttention(d_model=..., "
+        "num_heads=...): keep exactly those parameter names, and give any extra parameter a "
+        "default."
+    ),
+    "call_signature": (
+        "The function or forward cannot be called the way the exercise calls it, e.g. "
+        "forward(query, key, value, mask=None) or scaled_dot_product_attention(q, k, v, "
+        "mask=None). Keep those parameters in that order; give any extra parameter a default."
+    ),
+    "returns_output_only": (
+        "The function returns only the output, but the exercise asks for a tuple (output, "
+        "weights): return weights @ v, weights."
+    ),
     "non_finite_output": (
         "The result contains NaN or inf where the reference is finite. Look for a division by "
         "zero, an exp of a large number or a log of zero."
@@ -156,7 +220,44 @@ DIAGNOSES: dict[str, str] = {
         "explains them. Compare each line with the formula and check each intermediate shape on "
         "a tiny example you can compute by hand."
     ),
+    "softmax_missing": (
+        "The scaled scores are used as weights without the softmax. The weights are "
+        "softmax(scores): exponentiate each score and divide by its row's total, so that each "
+        "row is non-negative and sums to 1."
+    ),
+    "weights_applied_to_keys": (
+        "The weights multiply the keys instead of the values. The output is weights @ V: the "
+        "keys decide where attention goes, the values are what it carries."
+    ),
+    "wrong_weight_matrix": (
+        "A projection uses another projection's weight matrix: Q = X W_q, K = X W_k, V = X W_v."
+    ),
+    "transposed_result": (
+        "The numbers are right but the table is transposed: write one row per token."
+    ),
+    "rows_do_not_sum_to_one": (
+        "A row of softmax weights does not add up to 1. Divide each exp() by the total of its "
+        "own row."
+    ),
+    "rounding": (
+        "Close, but off by more than rounding to the stated number of decimals allows. Keep more "
+        "decimals in the intermediate steps and round only the answer."
+    ),
+    "follows_from_earlier_error": (
+        "Right for the numbers you had: this step follows from an earlier wrong step. Fix the "
+        "earlier step first."
+    ),
+    "arithmetic": "An arithmetic slip: recompute the cells named.",
 }
 
 # conclusions that name no particular misconception: a check prefers any other one
 GENERIC = ("raises_error", "shape_mismatch", "non_finite_output", "wrong_values")
+
+
+def explanations(ids: Iterable[str]) -> dict[str, str]:
+    """``{id: explanation}`` for ``ids`` in the catalogue's order (ValueError for an unknown id)."""
+    wanted = set(ids)
+    unknown = sorted(wanted - set(MISCONCEPTIONS))
+    if unknown:
+        raise ValueError(f"ids: expected ids of MISCONCEPTIONS, got unknown {', '.join(unknown)}")
+    return {key: text for key, text in MISCONCEPTIONS.items() if key in wanted}

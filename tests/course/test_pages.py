@@ -5,11 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from attention_lab.exercises.diagnoses import GENERIC
 
 from attention_lab.course import pages
 from attention_lab.course.lessons import Lesson
-from attention_lab.exercises import DIAGNOSES
+from attention_lab.exercises import DIAGNOSES, GENERIC
 from attention_lab.objectives import Topic, duration_minutes, topics
 
 

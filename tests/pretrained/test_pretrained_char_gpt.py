@@ -9,13 +9,14 @@ from collections import Counter
 
 import pytest
 import torch
+from PIL import Image
 from typer.testing import CliRunner
 
 from attention_lab import CharCorpus, load_char_gpt
 from attention_lab.cli import app
 from attention_lab.experiments import char_gpt
 from attention_lab.tasks.characters import CharTokenizer
-from attention_lab.training import CheckpointError
+from attention_lab.training import CheckpointError, save_checkpoint
 
 
 @pytest.fixture(scope="module")
@@ -105,8 +106,6 @@ def test_the_figure_says_in_words_what_it_shows(short_run, tmp_path):
     assert f'alt="{alt[:40]}' in fig._repr_html_()
     path = tmp_path / "gpt.png"
     fig.savefig(path)
-    from PIL import Image
-
     assert Image.open(path).info["Description"] == alt
 
 
@@ -121,8 +120,6 @@ def test_the_checkpoint_loads_and_generates_the_same_text(short_run):
 
 
 def test_a_checkpoint_of_another_kind_is_refused(tmp_path):
-    from attention_lab.training import save_checkpoint
-
     path = tmp_path / "other.pt"
     save_checkpoint(path, {"step": 5, "kind": "translation", "model": {}})
     with pytest.raises(CheckpointError, match="character-level GPT"):

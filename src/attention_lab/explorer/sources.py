@@ -15,8 +15,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import torch
 from torch import Tensor
 
+from attention_lab.experiments.char_gpt import load_char_gpt, visible_characters
 from attention_lab.explorer.neuron import capture_queries_and_keys, stacked
 from attention_lab.explorer.summaries import HeadSummary, head_summaries
 
@@ -279,18 +281,12 @@ class GPTSource(AttentionSource):
         self.label = f"character-level GPT ({self.checkpoint.name})"
 
     def _load(self) -> Any:
-        from attention_lab.experiments.char_gpt import load_char_gpt
-
         try:
             return load_char_gpt(self.checkpoint)
         except (ValueError, OSError) as error:
             raise SourceUnavailableError(str(error)) from None
 
     def _analyze(self, loaded: Any, text: str) -> Analysis:
-        import torch
-
-        from attention_lab.experiments.char_gpt import visible_characters
-
         gpt = loaded
         limit = gpt.model.config.context_length
         ids = gpt.tokenizer.encode(text)  # unknown characters: a ValueError that names them

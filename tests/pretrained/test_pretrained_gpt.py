@@ -218,3 +218,15 @@ def test_config_checks():
         + small.num_layers * (4 * small.d_model**2 + 2 * small.d_model * small.d_ff)
     )
     assert 120e6 < params < 125e6
+
+
+def test_the_quiz_temperature_answer_is_the_librarys():
+    from attention_lab import load_questions
+
+    question = load_questions(ids=["temperature-probability"])[0]
+    probability = next_token_probabilities(torch.tensor([2.0, 1.0, 0.0]), temperature=0.5)[0]
+    assert abs(float(probability) - question.answer) <= question.tolerance
+    plain = next_token_probabilities(torch.tensor([2.0, 1.0, 0.0]))[0]
+    assert (
+        abs(float(plain) - question.wrong_answers[0].value) <= question.wrong_answers[0].tolerance
+    )

@@ -79,8 +79,10 @@ def query_key_view(q: Tensor, k: Tensor, allowed: Tensor | None = None) -> dict[
     """Every step from one query vector ``q`` ``(d_k,)`` and the keys ``k`` ``(T_k, d_k)`` to the
     attention weights of that query (``allowed`` ``(T_k,)`` bool: False = masked key)."""
     d_k = q.shape[-1]
-    products = q[None, :] * k  # (1, d_k) * (T_k, d_k) -> (T_k, d_k)
-    dots = products.double().sum(-1)  # (T_k,): q . k_j, summed in float64
+    # in float64, where the products of float32 numbers are exact: the dot products are then the
+    # exact sums of the products shown, up to float64 rounding
+    products = q.double()[None, :] * k.double()  # (1, d_k) * (T_k, d_k) -> (T_k, d_k)
+    dots = products.sum(-1)  # (T_k,): q . k_j
     scaled = dots / math.sqrt(d_k)
     if allowed is None:
         allowed = torch.ones(k.shape[0], dtype=torch.bool)

@@ -221,7 +221,7 @@ assert hidden_gap < 1e-4 and max(attention_gaps) < 1e-5
 # its size, so with the longest sums of length $d_{ff} = 1536$, hidden values of size up to
 # about 10 and 6 layers each passing the difference on, we expect differences around
 # $6 \times 10 \times \sqrt{1536} \times 1.2 \times 10^{-7} \approx 3 \times 10^{-4}$ at worst;
-# the `assert` allows $10^{-4}$ and the measured gap is far below it. Attention weights lie in
+# the `assert` allows $10^{-4}$, and the measured gap is below that. Attention weights lie in
 # $[0, 1]$, hence the tighter $10^{-5}$. The encoder we wrote *is* the encoder of a model used in
 # production.
 #
@@ -467,7 +467,7 @@ candidates = torch.tensor(
     [i for i, t in enumerate(example.tokens[0]) if t not in ("[CLS]", "[SEP]")]
 )
 chosen = candidates[
-    torch.randperm(len(candidates), generator=generator)[: round(0.15 * len(candidates)) + 1]
+    torch.randperm(len(candidates), generator=generator)[: max(1, round(0.15 * len(candidates)))]
 ]
 inputs, labels = ids.clone(), torch.full_like(ids, -100)
 labels[chosen] = ids[chosen]

@@ -155,6 +155,9 @@ def explore(
     checkpoint: Path | None = typer.Option(
         None, "--checkpoint", help="Also explore the Lab 3.3 translation model saved here."
     ),
+    gpt: Path | None = typer.Option(
+        None, "--gpt", help="Also explore the GPT saved by `attention-lab run gpt --checkpoint`."
+    ),
     open_browser: bool = typer.Option(True, "--open/--no-open", help="Open a browser tab."),
 ) -> None:
     """Start the attention explorer on http://127.0.0.1:PORT/ (Ctrl-C stops it)."""
@@ -172,14 +175,16 @@ def explore(
     except ModuleNotFoundError as error:
         errors.print(f"[yellow]warning:[/yellow] {escape(str(error))}; the page will say so")
     try:
-        server = make_server(checkpoint=checkpoint, port=port, verbose=True)
+        server = make_server(checkpoint=checkpoint, port=port, verbose=True, gpt=gpt)
     except (FileNotFoundError, ValueError) as error:
         fail(str(error))
     except OSError as error:
         fail(f"--port: cannot listen on 127.0.0.1:{port} ({error.strerror})")
-    if checkpoint is not None:
+    for given, source in ((checkpoint, "translation"), (gpt, "gpt")):
+        if given is None:
+            continue
         try:
-            server.app.sources["translation"].load()  # a bad checkpoint fails now, not in the page
+            server.app.sources[source].load()  # a bad checkpoint fails now, not in the page
         except SourceUnavailableError as error:
             server.server_close()
             fail(str(error))

@@ -41,6 +41,10 @@ EXPERIMENTS: dict[str, tuple[str, str]] = {
         "attention_lab.experiments.positional_ablation",
         "3.3 without positional encoding, order-dependent tasks fail",
     ),
+    "gpt": (
+        "attention_lab.experiments.char_gpt",
+        "pretrained: a decoder-only GPT learns the shipped fables, character by character",
+    ),
     "residual-ablation": (
         "attention_lab.experiments.residual_ablation",
         "3.3 deep stacks with/without residuals and LayerNorm; post- vs pre-norm",

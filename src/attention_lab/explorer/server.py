@@ -7,6 +7,10 @@ Routes (all answers are JSON except the page and its static files)::
     GET  /api/models          the models on offer
     POST /api/attention       {"model", "text", "stack", "layer", "head", "grid"} -> one head's
                               weights, every head's summary, and (with "grid") thumbnails
+    POST /api/query-key       {"model", "text", "stack", "layer", "head", "query"} -> the query
+                              vector, each key vector, their products, dots, scaled, softmaxed
+    POST /api/next-token      {"model", "text", "temperature", "top_k", "count"} -> a language
+                              model's most likely next tokens and their probabilities
 
 Everything a page needs is served from here, so it works with no network at all. Errors are
 answers (400 bad input, 404, 413 body too large, 503 model unavailable), never a dead server.
@@ -23,15 +27,20 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import torch
+
+from attention_lab.explorer.neuron import query_key_view
 from attention_lab.explorer.sources import (
     Analysis,
     AttentionSource,
+    GPTSource,
     MiniLMSource,
     SourceUnavailableError,
     Stack,
     TranslationSource,
 )
 from attention_lab.explorer.summaries import downsample
+from attention_lab.nn.gpt import next_token_probabilities
 
 HOST = "127.0.0.1"
 MAX_BODY_BYTES = 64 * 1024  # a long paragraph is ~5 kB; anything past this is not a sentence
@@ -65,7 +74,7 @@ class ExplorerApp:
     def models(self) -> dict[str, Any]:
         return {"models": [source.describe() for source in self.sources.values()]}
 
-    def attention(self, request: Any) -> dict[str, Any]:
+    def _analyze(self, request: Any) -> tuple[str, Analysis]:
         if not isinstance(request, dict):
             raise BadRequestError(f"body: expected a JSON object, got {type(request).__name__}")
         model_id = request.get("model", next(iter(self.sources)))
@@ -80,11 +89,19 @@ class ExplorerApp:
             raise BadRequestError(
                 "text: expected a sentence, got an empty text; type something first"
             )
-        analysis = self.sources[model_id].analyze(text)
+        return model_id, self.sources[model_id].analyze(text)
+
+    def _head(self, request: dict[str, Any], analysis: Analysis) -> tuple[Stack, int, int]:
         stack = _pick_stack(analysis, request.get("stack"))
         L, H = stack.weights.shape[:2]
         layer = _index(request.get("layer", 0), "layer", L)
         head = _index(request.get("head", 0), "head", H)
+        return stack, layer, head
+
+    def attention(self, request: Any) -> dict[str, Any]:
+        model_id, analysis = self._analyze(request)
+        stack, layer, head = self._head(request, analysis)
+        L, H = stack.weights.shape[:2]
         answer = {
             "model": model_id,
             "stacks": [
@@ -116,6 +133,67 @@ class ExplorerApp:
             ]
         return answer
 
+    def query_key(self, request: Any) -> dict[str, Any]:
+        """The query/key view of one head for one query position ("query")."""
+        model_id, analysis = self._analyze(request)
+        stack, layer, head = self._head(request, analysis)
+        if stack.queries is None or stack.keys is None:
+            raise BadRequestError(f"model: {model_id!r} keeps no query and key vectors")
+        T_q, T_k = stack.weights.shape[2:]
+        i = _index(request.get("query", 0), "query", T_q)
+        allowed = torch.arange(T_k) <= i if stack.causal else None
+        view = query_key_view(stack.queries[layer, head, i], stack.keys[layer, head], allowed)
+        return {
+            "model": model_id,
+            "stack": stack.id,
+            "layer": layer,
+            "head": head,
+            "query": i,
+            "query_token": stack.query_tokens[i],
+            "key_tokens": stack.key_tokens,
+            "model_weights": stack.weights[layer, head, i].tolist(),  # what the model computed
+            **view,
+        }
+
+    def next_token(self, request: Any) -> dict[str, Any]:
+        """A language model's next-token probabilities after the text, with temperature, top-k."""
+        model_id, analysis = self._analyze(request)
+        if analysis.next_token_logits is None or analysis.vocabulary is None:
+            raise BadRequestError(
+                f"model: expected a language model (one that predicts the next token), got "
+                f"{model_id!r}"
+            )
+        logits = analysis.next_token_logits  # (V,)
+        temperature = request.get("temperature", 1.0)
+        top_k = request.get("top_k")
+        try:
+            probs = next_token_probabilities(logits, temperature, top_k)  # (V,)
+        except (TypeError, ValueError) as error:
+            raise BadRequestError(str(error)) from None
+        plain = next_token_probabilities(logits)  # temperature 1, no top-k: the model as it is
+        count = _index(request.get("count", 20), "count", len(logits) + 1)
+        order = torch.argsort(probs, descending=True, stable=True)[:count].tolist()
+        entropy = -(probs * torch.log2(probs.clamp_min(1e-30))).sum()
+        return {
+            "model": model_id,
+            "context": analysis.stacks[0].query_tokens,
+            "temperature": temperature,
+            "top_k": top_k,
+            "kept": int((probs > 0).sum()),
+            "vocab_size": len(logits),
+            "entropy_bits": float(entropy),
+            "top": [
+                {
+                    "token": analysis.vocabulary[j],
+                    "id": j,
+                    "logit": float(logits[j]),
+                    "probability": float(probs[j]),
+                    "model_probability": float(plain[j]),
+                }
+                for j in order
+            ],
+        }
+
 
 def _pick_stack(analysis: Analysis, stack_id: Any) -> Stack:
     if stack_id is None:
@@ -140,6 +218,13 @@ def _rounded(matrix: Any, digits: int = DIGITS) -> list[list[float]]:
     return [[round(float(x), digits) for x in row] for row in matrix.tolist()]
 
 
+_ROUTES = {  # POST path -> the ExplorerApp method that answers it
+    "/api/attention": ExplorerApp.attention,
+    "/api/query-key": ExplorerApp.query_key,
+    "/api/next-token": ExplorerApp.next_token,
+}
+
+
 class _Handler(BaseHTTPRequestHandler):
     server: ExplorerServer
     server_version = "attention-lab-explorer"
@@ -161,7 +246,8 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         if not self._host_ok():
             return
-        if self.path != "/api/attention":
+        answer = _ROUTES.get(self.path)
+        if answer is None:
             self._send_error(HTTPStatus.NOT_FOUND, f"path: no API at {self.path!r}")
             return
         try:
@@ -189,7 +275,7 @@ class _Handler(BaseHTTPRequestHandler):
             )
             return
         try:
-            self._send_json(HTTPStatus.OK, self.server.app.attention(request))
+            self._send_json(HTTPStatus.OK, answer(self.server.app, request))
         except BadRequestError as error:
             self._send_error(HTTPStatus.BAD_REQUEST, str(error))
         except SourceUnavailableError as error:
@@ -309,10 +395,16 @@ class ExplorerServer(ThreadingHTTPServer):
 
 
 def make_server(
-    checkpoint: str | Path | None = None, port: int = 8000, verbose: bool = False
+    checkpoint: str | Path | None = None,
+    port: int = 8000,
+    verbose: bool = False,
+    gpt: str | Path | None = None,
 ) -> ExplorerServer:
-    """The explorer for MiniLM, plus the Lab 3.3 translation model if ``checkpoint`` is given."""
+    """The explorer for MiniLM, plus the Lab 3.3 translation model if ``checkpoint`` is given and
+    the character-level GPT if ``gpt`` is (a file from ``attention-lab run gpt --checkpoint``)."""
     sources: list[AttentionSource] = [MiniLMSource()]
     if checkpoint is not None:
         sources.append(TranslationSource(checkpoint))
+    if gpt is not None:
+        sources.append(GPTSource(gpt))
     return ExplorerServer(ExplorerApp(sources), port=port, verbose=verbose)

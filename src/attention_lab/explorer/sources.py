@@ -18,6 +18,8 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from attention_lab.experiments.char_gpt import load_char_gpt, visible_characters
+from attention_lab.explorer.neuron import capture_queries_and_keys, stacked
 from attention_lab.explorer.summaries import HeadSummary, head_summaries
 from attention_lab.nn.bert import load_minilm, sentence_attention
 from attention_lab.nn.multihead import use_readable_attention
@@ -38,6 +40,9 @@ class Stack:
     key_tokens: list[str]
     weights: Tensor  # (L, H, T_q, T_k)
     summaries: list[list[HeadSummary]]  # L x H
+    queries: Tensor | None = None  # (L, H, T_q, d_k): the query vectors, for the query/key view
+    keys: Tensor | None = None  # (L, H, T_k, d_k)
+    causal: bool = False  # query i may attend to keys 0..i only
 
 
 @dataclass(frozen=True)
@@ -50,6 +55,8 @@ class Analysis:
     max_tokens: int = 0
     output_text: str | None = None  # what a translation model produced
     notes: list[str] = field(default_factory=list)
+    next_token_logits: Tensor | None = None  # (V,): a language model's prediction after the text
+    vocabulary: list[str] | None = None  # the V tokens those logits score
 
     def stack(self, stack_id: str) -> Stack:
         for stack in self.stacks:
@@ -67,6 +74,7 @@ class AttentionSource:
     start_token = ""
     end_token = ""
     cache_size = 16
+    predicts_next_token = False  # a language model: the page shows its next-token probabilities
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -79,6 +87,7 @@ class AttentionSource:
             "label": self.label,
             "start": self.start_token,
             "end": self.end_token,
+            "predicts_next_token": self.predicts_next_token,
         }
 
     def load(self) -> None:
@@ -110,8 +119,16 @@ class AttentionSource:
         raise NotImplementedError
 
     def _stack(
-        self, stack_id: str, label: str, queries: list[str], keys: list[str], weights: Tensor
+        self,
+        stack_id: str,
+        label: str,
+        queries: list[str],
+        keys: list[str],
+        weights: Tensor,
+        vectors: tuple[Tensor, Tensor] | None = None,
+        causal: bool = False,
     ) -> Stack:
+        """``vectors``: the ``(L, H, T_q, d_k)`` queries and ``(L, H, T_k, d_k)`` keys."""
         is_self = stack_id != "cross"
         summaries = head_summaries(
             weights,
@@ -120,7 +137,8 @@ class AttentionSource:
             end_token=self.end_token,
             self_attention=is_self,
         )
-        return Stack(stack_id, label, queries, keys, weights, summaries)
+        q, k = vectors if vectors is not None else (None, None)
+        return Stack(stack_id, label, queries, keys, weights, summaries, q, k, causal)
 
 
 class MiniLMSource(AttentionSource):
@@ -139,8 +157,12 @@ class MiniLMSource(AttentionSource):
 
     def _analyze(self, loaded: Any, text: str) -> Analysis:
         model, tokenizer = loaded
-        result = sentence_attention(model, tokenizer, text)
-        stack = self._stack("self", "Self-attention", result.tokens, result.tokens, result.weights)
+        with capture_queries_and_keys([layer.self_attn for layer in model.layers]) as captured:
+            result = sentence_attention(model, tokenizer, text)
+        stack = self._stack(
+            "self", "Self-attention", result.tokens, result.tokens, result.weights,
+            stacked(captured),
+        )  # fmt: skip
         max_tokens = model.config.max_len
         notes = []
         if result.truncated:
@@ -184,14 +206,27 @@ class TranslationSource(AttentionSource):
 
     def _analyze(self, loaded: Any, text: str) -> Analysis:
         translator = loaded
-        result = cross_attention(translator, text)  # runs the model; every layer keeps weights
         model = translator.model
+        encoder_attn = [layer.self_attn for layer in model.encoder.layers]
+        decoder_attn = [layer.self_attn for layer in model.decoder.layers]
+        cross_attn = [layer.cross_attn for layer in model.decoder.layers]
+        with (
+            capture_queries_and_keys(encoder_attn) as encoder_qk,
+            capture_queries_and_keys(decoder_attn) as decoder_qk,
+            capture_queries_and_keys(cross_attn) as cross_qk,
+        ):  # the last call of each layer is the run that keeps the weights
+            result = cross_attention(translator, text)
         encoder = torch.stack([layer.self_attn.attn_weights[0] for layer in model.encoder.layers])
         decoder = torch.stack([layer.self_attn.attn_weights[0] for layer in model.decoder.layers])
         decoder_inputs = ["<bos>", *result.output[:-1]]  # the decoder read <bos> y_1 .. y_n
         stacks = [
             self._stack(
-                "encoder", "Encoder self-attention", result.source, result.source, encoder.cpu()
+                "encoder",
+                "Encoder self-attention",
+                result.source,
+                result.source,
+                encoder.cpu(),
+                stacked(encoder_qk),
             ),
             self._stack(
                 "decoder",
@@ -199,6 +234,8 @@ class TranslationSource(AttentionSource):
                 decoder_inputs,
                 decoder_inputs,
                 decoder.cpu(),
+                stacked(decoder_qk),
+                causal=True,
             ),
             self._stack(
                 "cross",
@@ -206,9 +243,61 @@ class TranslationSource(AttentionSource):
                 result.output,
                 result.source,
                 result.weights,
+                stacked(cross_qk),
             ),
         ]
         output_text = translator.tokenizer.decode(
             [translator.tokenizer.vocabulary.index(t) for t in result.output[:-1]]
         )
         return Analysis(stacks, num_tokens=len(result.source), output_text=output_text)
+
+
+class GPTSource(AttentionSource):
+    """The character-level GPT of ``attention-lab run gpt --checkpoint FILE``: its causal
+    self-attention over the text, and its prediction of the next character."""
+
+    id = "gpt"
+    start_token = ""
+    end_token = ""
+    predicts_next_token = True
+
+    def __init__(self, checkpoint: str | Path):
+        super().__init__()
+        self.checkpoint = Path(checkpoint)
+        if not self.checkpoint.is_file():
+            raise FileNotFoundError(
+                f"gpt: expected a model file written by `attention-lab run gpt --checkpoint FILE`, "
+                f"got {str(self.checkpoint)!r}"
+            )
+        self.label = f"character-level GPT ({self.checkpoint.name})"
+
+    def _load(self) -> Any:
+        try:
+            return load_char_gpt(self.checkpoint)
+        except (ValueError, OSError) as error:
+            raise SourceUnavailableError(str(error)) from None
+
+    def _analyze(self, loaded: Any, text: str) -> Analysis:
+        gpt = loaded
+        limit = gpt.model.config.context_length
+        ids = gpt.tokenizer.encode(text)  # unknown characters: a ValueError that names them
+        notes = []
+        if len(ids) > limit:
+            notes.append(
+                f"The text has {len(ids)} characters; this GPT reads at most {limit} (its learned "
+                f"positions), so it reads the last {limit}."
+            )
+            ids = ids[-limit:]
+        blocks = [layer.self_attn for layer in gpt.model.stack.layers]
+        with torch.no_grad(), capture_queries_and_keys(blocks) as captured:
+            logits = gpt.model(ids[None])[0, -1]  # (1, T, V) -> (V,): after the last character
+        weights = gpt.model.attention_weights()[:, 0]  # (L, 1, H, T, T) -> (L, H, T, T)
+        tokens = visible_characters(gpt.tokenizer.decode(ids))
+        stack = self._stack(
+            "self", "Causal self-attention", tokens, tokens, weights, stacked(captured),
+            causal=True,
+        )  # fmt: skip
+        return Analysis(
+            [stack], len(notes) > 0, len(gpt.tokenizer.encode(text)), limit, notes=notes,
+            next_token_logits=logits, vocabulary=visible_characters("".join(gpt.tokenizer.vocabulary)),
+        )  # fmt: skip

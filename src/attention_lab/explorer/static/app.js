@@ -4,7 +4,7 @@
 
 const $ = (id) => document.getElementById(id);
 const state = { models: [], data: null, text: "", model: "", stack: null, layer: 0, head: 0,
-                sortKey: null, sortDescending: true, requestId: 0 };
+                query: null, sortKey: null, sortDescending: true, requestId: 0, qkId: 0, nextId: 0 };
 
 // white (no weight) to dark blue (all the weight), as matplotlib's "Blues"
 const BLUES = [[0, "#f7fbff"], [0.25, "#c6dbef"], [0.5, "#6baed6"], [0.75, "#2171b5"], [1, "#08306b"]];
@@ -31,8 +31,8 @@ function showNotes(data) {
   out.textContent = data && data.output_text ? `Model output: ${data.output_text}` : "";
 }
 
-async function post(body) {
-  const response = await fetch("/api/attention", {
+async function post(body, path = "/api/attention") {
+  const response = await fetch(path, {
     method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body),
   });
   let data;
@@ -68,6 +68,7 @@ function analyze(event) {
   const modelChanged = state.model !== $("model").value;
   state.text = text; state.model = $("model").value;
   if (modelChanged) { state.stack = null; state.layer = 0; state.head = 0; }
+  state.query = null;
   request(true);
 }
 
@@ -103,6 +104,92 @@ function render(withGrid) {
   if (withGrid) drawGrid(data);
   markGrid();
   drawTable(data);
+  fillQueries(data);
+  drawQueryKey();
+  const model = state.models.find((m) => m.id === data.model);
+  $("next-token-panel").hidden = !(model && model.predicts_next_token);
+  if (model && model.predicts_next_token) drawNextToken();
+}
+
+function fillQueries(data) {
+  const q = data.query_tokens;
+  // a language model's last position is the one that predicts the next token
+  if (state.query === null || state.query >= q.length) state.query = data.model === "gpt" ? q.length - 1 : 0;
+  $("query").replaceChildren(...q.map((t, i) => new Option(`${i}: ${t}`, String(i))));
+  $("query").value = String(state.query);
+}
+
+// The query/key ("neuron") view: q, every k, q*k per dimension, q.k, / sqrt(d_k), softmax.
+async function drawQueryKey() {
+  const id = ++state.qkId;
+  const panel = $("qk-panel");
+  panel.dataset.ready = "false";
+  let v;
+  try {
+    v = await post({ model: state.model, text: state.text, stack: state.stack, layer: state.layer,
+                     head: state.head, query: state.query }, "/api/query-key");
+  } catch (error) { if (id === state.qkId) showError(error.message); return; }
+  if (id !== state.qkId) return;
+  const dims = v.q.map((_, d) => d);
+  const keys = v.key_tokens.map((t, j) => `${j}: ${t}`);
+  const diverging = "Cividis";  // colour-blind safe; 0 at its middle
+  Plotly.react($("qk-vectors"), [{
+    type: "heatmap", z: [v.q, ...v.k], x: dims, y: [`q (${v.query}: ${v.query_token})`, ...keys.map((k) => `k ${k}`)],
+    colorscale: diverging, zmid: 0, colorbar: { title: { text: "value" } },
+    hovertemplate: "%{y}<br>dimension %{x}: %{z:.3f}<extra></extra>",
+  }], { title: { text: `query and key vectors (d_k = ${v.d_k})` }, yaxis: { autorange: "reversed", automargin: true },
+        xaxis: { title: { text: "dimension" } }, margin: { t: 40, b: 40 }, height: Math.max(220, 16 * v.k.length + 120) },
+  { displaylogo: false, responsive: true });
+  Plotly.react($("qk-products"), [{
+    type: "heatmap", z: v.products, x: dims, y: keys, colorscale: diverging, zmid: 0,
+    colorbar: { title: { text: "q·k" } },
+    hovertemplate: "key %{y}<br>dimension %{x}: q×k = %{z:.3f}<extra></extra>",
+  }], { title: { text: "elementwise products q × k (each row sums to the dot product)" },
+        yaxis: { autorange: "reversed", automargin: true }, xaxis: { title: { text: "dimension" } },
+        margin: { t: 40, b: 40 }, height: Math.max(220, 16 * v.k.length + 100) },
+  { displaylogo: false, responsive: true });
+  $("qk-caption").textContent = `query ${v.query} "${v.query_token}", layer ${v.layer}, head ${v.head}: ` +
+    `scores divided by √${v.d_k} = ${v.sqrt_d_k.toFixed(3)}`;
+  const rows = v.key_tokens.map((t, j) => {
+    const tr = document.createElement("tr");
+    tr.classList.toggle("masked", !v.allowed[j]);
+    const cells = [`${j}: ${t}`, v.dots[j].toFixed(3), v.scaled[j] === null ? "masked" : v.scaled[j].toFixed(3),
+                   v.weights[j].toFixed(4)];
+    for (const text of cells) { const td = document.createElement("td"); td.textContent = text; tr.append(td); }
+    return tr;
+  });
+  $("qk-table").tBodies[0].replaceChildren(...rows);
+  Object.assign(panel.dataset, { ready: "true", query: String(v.query), layer: String(v.layer), head: String(v.head) });
+}
+
+async function drawNextToken() {
+  const id = ++state.nextId;
+  const chart = $("next-token-chart");
+  chart.dataset.ready = "false";
+  const temperature = Number($("temperature").value);
+  const k = Number($("top-k").value);
+  $("temperature-value").textContent = temperature.toFixed(1);
+  let v;
+  try {
+    v = await post({ model: state.model, text: state.text, temperature, top_k: k > 0 ? k : null, count: 20 },
+                   "/api/next-token");
+  } catch (error) { if (id === state.nextId) showError(error.message); return; }
+  if (id !== state.nextId) return;
+  showError("");
+  const labels = v.top.map((t) => JSON.stringify(t.token));
+  Plotly.react(chart, [
+    { type: "bar", name: "with these settings", x: labels, y: v.top.map((t) => t.probability),
+      marker: { color: "#21908d" }, hovertemplate: "%{x}: %{y:.4f}<extra>with these settings</extra>" },
+    { type: "bar", name: "the model (T = 1, all kept)", x: labels, y: v.top.map((t) => t.model_probability),
+      marker: { color: "#b5b5b5" }, hovertemplate: "%{x}: %{y:.4f}<extra>T = 1, all kept</extra>" },
+  ], { barmode: "group", title: { text: `next character after "${v.context.join("").slice(-30)}"` },
+       yaxis: { title: { text: "probability" }, range: [0, 1] }, margin: { t: 40 }, height: 320 },
+  { displaylogo: false, responsive: true });
+  const best = v.top[0];
+  $("next-token-summary").textContent = `${v.kept} of ${v.vocab_size} characters can be drawn; the most likely is ` +
+    `${JSON.stringify(best.token)} with probability ${best.probability.toFixed(3)} ` +
+    `(${best.model_probability.toFixed(3)} at temperature 1); entropy ${v.entropy_bits.toFixed(2)} bits.`;
+  Object.assign(chart.dataset, { ready: "true", temperature: temperature.toFixed(1), topK: String(k), kept: String(v.kept) });
 }
 
 function drawHeatmap(data) {
@@ -138,8 +225,8 @@ function fmt(value) {
 
 function metricLabel(metric) {
   const model = state.models.find((m) => m.id === state.data.model);
-  if (metric.key === "start" && model) return `on ${model.start}`;
-  if (metric.key === "end" && model) return `on ${model.end}`;
+  if (metric.key === "start" && model) return model.start ? `on ${model.start}` : "on start (none)";
+  if (metric.key === "end" && model) return model.end ? `on ${model.end}` : "on end (none)";
   return metric.label;
 }
 
@@ -176,6 +263,10 @@ function drawGrid(data) {
       canvas.title = `layer ${l}, head ${h}: entropy ${fmt(s.entropy)} bits`;
       canvas.dataset.layer = String(l); canvas.dataset.head = String(h);
       canvas.addEventListener("click", () => selectHead(l, h));
+      canvas.tabIndex = 0;
+      canvas.setAttribute("role", "button");
+      canvas.setAttribute("aria-label", canvas.title);
+      canvas.addEventListener("keydown", (e) => { if (e.key === "Enter" || e.key === " ") { e.preventDefault(); selectHead(l, h); } });
       cells.push(canvas);
     }
   }
@@ -257,6 +348,9 @@ async function init() {
   $("layer").addEventListener("change", () => selectHead(Number($("layer").value), state.head));
   $("head").addEventListener("change", () => selectHead(state.layer, Number($("head").value)));
   $("stack").addEventListener("change", () => selectHead(state.layer, state.head, $("stack").value));
+  $("query").addEventListener("change", () => { state.query = Number($("query").value); drawQueryKey(); });
+  $("temperature").addEventListener("input", () => { if (state.data) drawNextToken(); });
+  $("top-k").addEventListener("change", () => { if (state.data) drawNextToken(); });
   $("prev-head").addEventListener("click", () => step(-1));
   $("next-head").addEventListener("click", () => step(1));
   document.addEventListener("keydown", (e) => {

@@ -167,7 +167,7 @@ def test_attention_weights_are_causal_and_rows_sum_to_one():
     use_fast_attention(model)
     with torch.no_grad():
         model(torch.randint(0, 64, (2, 12)))
-    with pytest.raises(ValueError, match="readable attention path"):
+    with pytest.raises(RuntimeError, match="use_readable_attention"):
         model.attention_weights()
 
 

@@ -140,8 +140,7 @@ class GPT(nn.Module):
         weights = [layer.self_attn.attn_weights for layer in self.stack.layers]
         if any(w is None for w in weights):
             raise ValueError(
-                "attention weights: expected a forward pass on the readable attention path "
-                "first; call the model (after use_readable_attention(model)) and ask again"
+                "attention weights: expected a forward pass first; call the model and ask again"
             )
         return torch.stack(weights)  # L x (B, H, T, T) -> (L, B, H, T, T)
 

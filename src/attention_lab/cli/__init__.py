@@ -25,6 +25,7 @@ _AREAS = (
     "attention_lab.cli.trace",  # trace one token through a block (3.3)
     "attention_lab.cli.pretrained",  # similarity, attention, explore
     "attention_lab.cli.assessment",  # quiz, grade
+    "attention_lab.cli.gradescope",  # gradescope (Lab 3.4 autograder)
     "attention_lab.cli.course",  # build, serve, notebooks
     "attention_lab.cli.performance",  # bench
 )

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from attention_lab.course.files import write_atomic
 
 if TYPE_CHECKING:
-    from attention_lab.assessment.grader.batch import SubmissionResult
+    from attention_lab.assessment.grader.batch import ExerciseOutcome, SubmissionResult
 
 
 def _csv_cell(value: object) -> object:
@@ -84,27 +84,38 @@ def feedback_markdown(result: SubmissionResult, diagnoses: Mapping[str, str]) ->
     for exercise in result.exercises:
         lines.append(f"## {exercise.exercise_id}: {exercise.title}")
         lines.append("")
-        total = len(exercise.cases)
-        lines.append(
-            f"Score **{exercise.score:g} / {exercise.points:g}** "
-            f"({exercise.passed_cases} of {total} test cases passed)."
-        )
-        lines.append("")
-        seen: set[str] = set()
-        for number, case in enumerate(exercise.cases, start=1):
-            mark = "passed" if case.passed else "failed"
-            lines.append(f"- case {number}: {mark}: `{case.diagnosis}`. {case.message}".rstrip())
-            seen.add(case.diagnosis)
-        for diagnosis in sorted(seen - {"correct"}):
-            if diagnosis in diagnoses:
-                lines += ["", f"> **{diagnosis}**: {diagnoses[diagnosis]}"]
+        lines += exercise_feedback(exercise, diagnoses)
         lines.append("")
     if result.output.strip():
-        kept = len(result.output.encode("utf-8", "replace"))
-        more = result.output_bytes - kept
-        lines += ["## What your program printed (and any traceback)", "", "```text"]
-        lines += [result.output.replace("```", "'''").rstrip()]
-        lines += ["```"]
-        if more > 0:
-            lines.append(f"({more} more bytes of output were discarded.)")
+        lines += ["## What your program printed (and any traceback)", ""]
+        lines += printed_output(result)
     return "\n".join(lines) + "\n"
+
+
+def exercise_feedback(exercise: ExerciseOutcome, diagnoses: Mapping[str, str]) -> list[str]:
+    """One exercise's feedback as Markdown lines: its score, a line per test case (the verdict
+    and the judge's message) and the explanation of every diagnosis it got."""
+    lines = [
+        f"Score **{exercise.score:g} / {exercise.points:g}** "
+        f"({exercise.passed_cases} of {len(exercise.cases)} test cases passed).",
+        "",
+    ]
+    seen: set[str] = set()
+    for number, case in enumerate(exercise.cases, start=1):
+        mark = "passed" if case.passed else "failed"
+        lines.append(f"- case {number}: {mark}: `{case.diagnosis}`. {case.message}".rstrip())
+        seen.add(case.diagnosis)
+    for diagnosis in sorted(seen - {"correct"}):
+        if diagnosis in diagnoses:
+            lines += ["", f"> **{diagnosis}**: {diagnoses[diagnosis]}"]
+    return lines
+
+
+def printed_output(result: SubmissionResult) -> list[str]:
+    """What the submission printed (the part kept) as a fenced Markdown block, and how much more
+    was discarded."""
+    lines = ["```text", result.output.replace("```", "'''").rstrip(), "```"]
+    more = result.output_bytes - len(result.output.encode("utf-8", "replace"))
+    if more > 0:
+        lines.append(f"({more} more bytes of output were discarded.)")
+    return lines

@@ -354,13 +354,18 @@ def bench_translation(seed: int = 0) -> dict:
     }
 
 
-def bench_course_build(lessons_dir: str = "lessons") -> dict:
-    """A cold build of the course (empty cache) and a warm rebuild with nothing changed."""
+def bench_course_build(lessons_dir: str | None = None) -> dict:
+    """A cold build of the course (empty cache) and a warm rebuild with nothing changed.
+
+    ``lessons_dir`` defaults to the lessons shipped in the package.
+    """
     import tempfile
     from pathlib import Path
 
+    from attention_lab.course.lessons import LESSONS_DIR
     from attention_lab.course.site import build, cpu_jobs
 
+    lessons_dir = lessons_dir or LESSONS_DIR
     times = {}
     with tempfile.TemporaryDirectory() as tmp:
         for name in ("cold", "warm"):

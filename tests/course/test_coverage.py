@@ -8,7 +8,7 @@ import types
 import pytest
 
 from attention_lab.course import coverage as cov
-from attention_lab.course.lessons import Lesson, Marker
+from attention_lab.course.lessons import LESSONS_DIR, Lesson, Marker
 from attention_lab.course.objectives import objectives
 
 
@@ -117,9 +117,8 @@ def test_a_bank_without_a_listing_reads_as_absent(monkeypatch):
 
 def test_the_course_covers_every_objective():
     """The course itself (lessons/ and the question bank): the check `attention-lab build` makes."""
-    from pathlib import Path
 
     from attention_lab.course.lessons import load_all
 
-    lessons = load_all(Path(__file__).resolve().parents[2] / "lessons")
+    lessons = load_all(LESSONS_DIR)
     cov.check(cov.compute(lessons, cov.quiz_questions()))

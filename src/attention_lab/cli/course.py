@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.table import Table
 
 from attention_lab.cli._paths import output_folder
+from attention_lab.course.lessons import LESSONS_DIR
 
 console = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
@@ -26,7 +27,7 @@ def build(
         Path("_build/course"), "--out", callback=output_folder, help="Folder of the built site."
     ),
     lessons: Path = typer.Option(
-        Path("lessons"), "--lessons", help="Folder of NN_slug.py lessons."
+        LESSONS_DIR, "--lessons", help="Folder of NN_slug.py lessons (default: the course's own)."
     ),
     allow_gaps: bool = typer.Option(
         False, "--allow-gaps", help="Report objectives without coverage instead of failing."
@@ -112,7 +113,7 @@ def notebooks(
         False, "--solutions", help="Also write solution copies into OUT/solutions/."
     ),
     lessons: Path = typer.Option(
-        Path("lessons"), "--lessons", help="Folder of NN_slug.py lessons."
+        LESSONS_DIR, "--lessons", help="Folder of NN_slug.py lessons (default: the course's own)."
     ),
     force: bool = typer.Option(
         False, "--force", help="Replace notebooks that differ from a fresh copy (your work)."
@@ -132,12 +133,12 @@ def notebooks(
         raise typer.Exit(1) from None
     for line in done.summary():
         console.print(line, highlight=False, markup=False)
-    console.print(f"open them with:  jupyter lab {out}")
+    console.print(f"open them with:  attention-lab lab --dir {out}")
 
 
 def coverage(
     lessons: Path = typer.Option(
-        Path("lessons"), "--lessons", help="Folder of NN_slug.py lessons."
+        LESSONS_DIR, "--lessons", help="Folder of NN_slug.py lessons (default: the course's own)."
     ),
 ) -> None:
     """Show how many lesson sections, hands-on items and quiz questions serve each objective.

@@ -37,6 +37,7 @@ from attention_lab.course.execute import Executed, execute_all
 from attention_lab.course.files import check_folder
 from attention_lab.course.lessons import (
     HEADING,
+    LESSONS_DIR,
     Lesson,
     LessonError,
     check_structure,
@@ -104,7 +105,7 @@ def prepare(lessons_dir: Path) -> tuple[list[Lesson], dict[str, nbformat.Noteboo
 
 
 def build(
-    lessons_dir: str | Path = "lessons",
+    lessons_dir: str | Path = LESSONS_DIR,
     out: str | Path = DEFAULT_OUT,
     *,
     allow_gaps: bool = False,

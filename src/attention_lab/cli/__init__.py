@@ -27,6 +27,7 @@ _AREAS = (
     "attention_lab.cli.assessment",  # quiz, grade
     "attention_lab.cli.gradescope",  # gradescope (Lab 3.4 autograder)
     "attention_lab.cli.course",  # build, serve, notebooks
+    "attention_lab.cli.lab",  # lab (the notebooks in JupyterLab)
     "attention_lab.cli.performance",  # bench
 )
 

@@ -53,6 +53,8 @@ def try_this_items(lessons: Sequence[Lesson]) -> list[TryThis]:
     """Every "Try this" item in ``lessons``, in course order."""
     items = []
     for lesson in lessons:
+        if not lesson.path.is_file():  # a lesson known by its name only has no text to read
+            continue
         for cell in read_notebook(lesson.path).cells:
             if cell.cell_type == "markdown" and TRY_THIS.search(cell.source):
                 items.append(TryThis(lesson.name, cell.source))

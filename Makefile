@@ -1,9 +1,10 @@
 # Quick start:  make course   (set up, build the course site)
 #               make test     (set up, run the whole test suite)
+#               make lab      (set up, open the learner notebooks in JupyterLab)
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup course test lint verify serve bench
+.PHONY: setup course test lint verify serve bench lab
 
 setup:
 	bash scripts/setup.sh
@@ -17,13 +18,16 @@ verify: setup
 serve: setup
 	$(BIN)/attention-lab serve
 
+lab: setup
+	$(BIN)/attention-lab lab --dir notebooks
+
 lint: setup
-	$(BIN)/ruff check src tests lessons benchmarks
-	$(BIN)/ruff format --check src tests lessons benchmarks
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
 	$(BIN)/lint-imports
 
 test: setup
-	$(BIN)/ruff check src tests lessons benchmarks
+	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/lint-imports  # the layers of DESIGN.md, no import cycles (pyproject.toml)
 	bash scripts/run-tests.sh
 

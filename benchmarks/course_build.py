@@ -3,7 +3,7 @@
 Cold: empty cache, every lesson executes. Warm: the same build again with nothing changed, so
 every lesson comes from the cache and Sphinx re-renders nothing that did not change.
 
-    .venv/bin/python benchmarks/course_build.py [--lessons lessons] [--jobs 2] [--out DIR]
+    .venv/bin/python benchmarks/course_build.py [--lessons DIR] [--jobs 2] [--out DIR]
 
 Wall-clock times on a shared 2-core machine are inflated by the load of other processes; the
 JSON carries this process's CPU time (children included) and the load average next to them.
@@ -22,6 +22,7 @@ from pathlib import Path
 
 from attention_lab.assessment import load_questions
 from attention_lab.course.coverage import quiz_questions
+from attention_lab.course.lessons import LESSONS_DIR
 from attention_lab.course.site import build, cpu_jobs
 
 
@@ -50,7 +51,7 @@ def timed(lessons: Path, out: Path, jobs: int) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--lessons", type=Path, default=Path("lessons"))
+    parser.add_argument("--lessons", type=Path, default=LESSONS_DIR)
     parser.add_argument("--jobs", type=int, default=cpu_jobs())
     parser.add_argument("--out", type=Path, default=None, help="default: a temporary folder")
     parser.add_argument(

@@ -25,7 +25,7 @@ def test_notebooks_writes_student_and_solution_copies(tmp_path):
     solution = (tmp_path / "solutions" / "91_fixture_attention.ipynb").read_text()
     assert "your code here" in student and "q @ k.T" not in student
     assert "q @ k.T" in solution and "BEGIN SOLUTION" not in solution
-    assert "jupyter lab" in result.output
+    assert f"attention-lab lab --dir {tmp_path}" in result.output
 
 
 def test_notebooks_reports_a_broken_lesson(tmp_path):

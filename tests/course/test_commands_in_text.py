@@ -3,11 +3,12 @@
 import re
 from pathlib import Path
 
+from attention_lab.course.lessons import LESSONS_DIR
 from attention_lab.experiments import EXPERIMENTS
 
 ROOT = Path(__file__).resolve().parents[2]
 TEXTS = [
-    *sorted((ROOT / "lessons").glob("*.py")),
+    *sorted(LESSONS_DIR.glob("*.py")),
     ROOT / "README.md",
     *(ROOT / "docs").glob("*.md"),
 ]

@@ -9,7 +9,7 @@ import pytest
 
 from attention_lab.assessment.bank import load_questions
 from attention_lab.course import coverage as cov
-from attention_lab.course.lessons import Lesson, Marker, load_all
+from attention_lab.course.lessons import LESSONS_DIR, Lesson, Marker, load_all
 from attention_lab.objectives import objectives
 
 
@@ -115,5 +115,5 @@ def test_quiz_questions_refuse_what_is_not_a_question(question):
 
 def test_the_course_covers_every_objective():
     """The course itself (lessons/ and the question bank): the check `attention-lab build` makes."""
-    lessons = load_all(Path(__file__).resolve().parents[2] / "lessons")
+    lessons = load_all(LESSONS_DIR)
     cov.check(cov.compute(lessons, cov.quiz_questions(load_questions())))

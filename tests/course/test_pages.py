@@ -57,7 +57,7 @@ def test_landing_page_lists_topics_timings_lessons_and_how_to_run():
     for topic in topics():
         assert f"**{topic.id}** {topic.title} | {topic.duration}" in page
     assert "[Self-attention](02_self_attention.ipynb)" in page
-    assert "`lessons/01_why_transformers.py` (not written yet)" in page
+    assert "`attention_lab/lessons/01_why_transformers.py` (not written yet)" in page
     assert "attention-lab serve" in page and "make course" in page
     assert '<a href="_static/notebooks/06_quiz.ipynb" download>' in page
     assert "In all 6 to 8 hours of teaching" in page

@@ -20,6 +20,7 @@ import pytest
 from attention_lab.assessment.bank import load_questions
 from attention_lab.course import offline
 from attention_lab.course.coverage import quiz_questions
+from attention_lab.course.lessons import LESSONS_DIR
 from attention_lab.course.notebooks import PLACEHOLDER
 from attention_lab.course.serve import make_server
 from attention_lab.course.site import build, cpu_jobs
@@ -34,7 +35,7 @@ QUESTIONS = quiz_questions(load_questions())  # what `attention-lab build` passe
 
 
 def _real_lessons() -> list[Path]:
-    return [] if FIXTURES_ONLY else sorted((REPO / "lessons").glob("[0-9][0-9]_*.py"))
+    return [] if FIXTURES_ONLY else sorted(LESSONS_DIR.glob("[0-9][0-9]_*.py"))
 
 
 @pytest.fixture(scope="session")
@@ -42,9 +43,9 @@ def course(tmp_path_factory):
     """The real lessons (with their assets) and the fixture lessons, built once."""
     root = tmp_path_factory.mktemp("course")
     lessons = root / "lessons"
-    if (REPO / "lessons").is_dir() and not FIXTURES_ONLY:
+    if LESSONS_DIR.is_dir() and not FIXTURES_ONLY:
         ignore = shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints", "*.ipynb")
-        shutil.copytree(REPO / "lessons", lessons, ignore=ignore)
+        shutil.copytree(LESSONS_DIR, lessons, ignore=ignore)
     lessons.mkdir(exist_ok=True)
     for path in FIXTURE_LESSONS.glob("*.py"):
         shutil.copy(path, lessons / path.name)

@@ -11,12 +11,13 @@ import pytest
 import torch
 
 from attention_lab import rnn_step
+from attention_lab.course.lessons import LESSONS_DIR
 from attention_lab.experiments import rnn_gradients
 from attention_lab.objectives import topics
 from attention_lab.viz import draw_gradient_flow, draw_rnn_unrolled
 
 ROOT = Path(__file__).resolve().parents[2]
-LESSON = ROOT / "lessons" / "01_why_transformers.py"
+LESSON = LESSONS_DIR / "01_why_transformers.py"
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,6 @@ from __future__ import annotations
 import math
 import re
 import time
-from pathlib import Path
 
 import jupytext
 import pytest
@@ -14,11 +13,12 @@ import torch
 from nbclient import NotebookClient
 from torch import nn
 
+from attention_lab.course.lessons import LESSONS_DIR
 from attention_lab.course.notebooks import BEGIN, END, solution_copy, student_copy
 from attention_lab.exercises import EXERCISES, evaluate
 from attention_lab.objectives import objectives
 
-LESSON = Path(__file__).resolve().parents[2] / "lessons" / "04_from_scratch.py"
+LESSON = LESSONS_DIR / "04_from_scratch.py"
 
 
 @pytest.fixture(scope="module")

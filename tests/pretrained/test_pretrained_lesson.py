@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import ast
-from pathlib import Path
 
 import pytest
 import torch
 
 from attention_lab import mean_pooling
+from attention_lab.course.lessons import LESSONS_DIR
 
-LESSON = Path(__file__).resolve().parents[2] / "lessons" / "05_pretrained.py"
+LESSON = LESSONS_DIR / "05_pretrained.py"
 
 
 def lesson_function(name):

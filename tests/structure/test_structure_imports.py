@@ -27,6 +27,7 @@ ALLOWED_LOCAL_IMPORTS = {
     "attention_lab/cli/architecture.py",
     "attention_lab/cli/assessment.py",
     "attention_lab/cli/core.py",
+    "attention_lab/cli/gradescope.py",
     "attention_lab/cli/course.py",
     "attention_lab/cli/handcalc.py",
     "attention_lab/cli/performance.py",

@@ -18,7 +18,9 @@ from attention_lab.cli import (
     core,  # verify, params
     course,  # build, serve, notebooks, coverage
     experiments,  # run NAME
+    gradescope,  # gradescope (Lab 3.4 autograder)
     handcalc,  # handcalc (3.2)
+    lab,  # lab (the notebooks in JupyterLab)
     performance,  # bench
     pretrained,  # similarity, attention, explore
     trace,  # trace one token through a block (3.3)
@@ -41,7 +43,9 @@ AREAS = (
     trace,
     pretrained,
     assessment,
+    gradescope,
     course,
+    lab,
     performance,
 )
 for _area in AREAS:

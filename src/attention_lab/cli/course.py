@@ -10,6 +10,7 @@ from rich.table import Table
 
 from attention_lab.cli._extras import require
 from attention_lab.cli._paths import output_folder
+from attention_lab.course.lessons import LESSONS_DIR
 
 console = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
@@ -27,7 +28,7 @@ def build(
         Path("_build/course"), "--out", callback=output_folder, help="Folder of the built site."
     ),
     lessons: Path = typer.Option(
-        Path("lessons"), "--lessons", help="Folder of NN_slug.py lessons."
+        LESSONS_DIR, "--lessons", help="Folder of NN_slug.py lessons (default: the course's own)."
     ),
     allow_gaps: bool = typer.Option(
         False, "--allow-gaps", help="Report objectives without coverage instead of failing."
@@ -45,6 +46,7 @@ def build(
 ) -> None:
     """Execute the lessons (unchanged ones come from the cache) and build the course site."""
     require("course", "build")
+    from attention_lab.assessment.assignment import load_assignment
     from attention_lab.assessment.bank import load_questions
     from attention_lab.course.coverage import CoverageError, quiz_questions
     from attention_lab.course.execute import ExecutionError
@@ -57,6 +59,7 @@ def build(
             lessons,
             out,
             questions=quiz_questions(load_questions()),
+            assignment=load_assignment(),
             allow_gaps=allow_gaps,
             cache_dir=cache_dir,
             jobs=jobs or cpu_jobs(),
@@ -117,7 +120,7 @@ def notebooks(
         False, "--solutions", help="Also write solution copies into OUT/solutions/."
     ),
     lessons: Path = typer.Option(
-        Path("lessons"), "--lessons", help="Folder of NN_slug.py lessons."
+        LESSONS_DIR, "--lessons", help="Folder of NN_slug.py lessons (default: the course's own)."
     ),
     force: bool = typer.Option(
         False, "--force", help="Replace notebooks that differ from a fresh copy (your work)."
@@ -138,12 +141,12 @@ def notebooks(
         raise typer.Exit(1) from None
     for line in done.summary():
         console.print(line, highlight=False, markup=False)
-    console.print(f"open them with:  jupyter lab {out}")
+    console.print(f"open them with:  attention-lab lab --dir {out}")
 
 
 def coverage(
     lessons: Path = typer.Option(
-        Path("lessons"), "--lessons", help="Folder of NN_slug.py lessons."
+        LESSONS_DIR, "--lessons", help="Folder of NN_slug.py lessons (default: the course's own)."
     ),
 ) -> None:
     """Show how many lesson sections, hands-on items and quiz questions serve each objective.

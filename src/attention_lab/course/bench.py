@@ -11,11 +11,12 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from attention_lab.course.coverage import QuizQuestion
+from attention_lab.course.lessons import LESSONS_DIR
 from attention_lab.course.site import build, cpu_jobs
 
 
 def bench_course_build(
-    lessons_dir: str | Path = "lessons", questions: Iterable[QuizQuestion] | None = None
+    lessons_dir: str | Path = LESSONS_DIR, questions: Iterable[QuizQuestion] | None = None
 ) -> dict:
     """A cold build of the course (empty cache) and a warm rebuild with nothing changed.
 

@@ -1,7 +1,9 @@
 """Lessons: discovery, reading and the objective markers they carry.
 
-A lesson is a jupytext ``py:percent`` file ``lessons/<NN>_<slug>.py``; the two-digit ``NN`` orders
-the course. Markdown cells declare what they teach with HTML comments, invisible on the page::
+A lesson is a jupytext ``py:percent`` file ``<NN>_<slug>.py``; the two-digit ``NN`` orders the
+course. The course's own lessons ship inside the package (``LESSONS_DIR``,
+``attention_lab/lessons/``), so an installed wheel writes the notebooks and builds the site from
+any folder. Markdown cells declare what they teach with HTML comments, invisible on the page::
 
     <!-- serves: 3.2.3 3.2.4 -->     this section teaches objectives 3.2.3 and 3.2.4
     <!-- hands-on: 3.2.3 -->         this item (exercise, "try this", activity) practises 3.2.3
@@ -21,6 +23,8 @@ import nbformat
 
 from attention_lab.objectives import objectives
 
+#: The course's lessons, inside the installed package.
+LESSONS_DIR = Path(__file__).resolve().parent.parent / "lessons"
 LESSON_NAME = re.compile(r"^(?P<number>\d{2})_(?P<slug>[a-z0-9][a-z0-9_]*)\.py$")
 # `<!-- serves: 3.2.3 3.2.4 -->` or `<!-- hands-on: 3.2.3 -->`; ids separated by spaces or commas.
 MARKER = re.compile(r"<!--\s*(?P<kind>serves|hands-on)\s*:(?P<ids>[^>]*?)-->", re.IGNORECASE)

@@ -13,9 +13,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
+from typing import Any
 
 import yaml
 
+from attention_lab.course.answer_keys import answer_keys_markdown
 from attention_lab.course.lessons import Lesson
 from attention_lab.exercises import DIAGNOSES, GENERIC
 from attention_lab.objectives import Topic, duration_minutes, topics
@@ -131,7 +133,7 @@ def _lesson_link(name: str, lessons: Sequence[Lesson]) -> str:
     for lesson in lessons:
         if lesson.name == name:
             return f"[{lesson.title}]({lesson.name}.ipynb)"
-    return f"`lessons/{name}.py` (not written yet)"
+    return f"`attention_lab/lessons/{name}.py` (not written yet)"
 
 
 def landing_page(lessons: Sequence[Lesson], *, title: str, notebooks: bool) -> str:
@@ -165,8 +167,7 @@ def landing_page(lessons: Sequence[Lesson], *, title: str, notebooks: bool) -> s
         "```bash",
         "make course                         # set up .venv and build this site",
         ".venv/bin/attention-lab serve       # serve it on http://127.0.0.1:8000",
-        ".venv/bin/attention-lab notebooks --out my-notebooks   # notebooks to work in",
-        ".venv/bin/jupyter lab my-notebooks",
+        ".venv/bin/attention-lab lab --dir my-notebooks   # the notebooks, in JupyterLab",
         "```",
         "",
         "The notebooks are the lessons with the exercise solutions removed: each exercise cell "
@@ -191,8 +192,10 @@ def landing_page(lessons: Sequence[Lesson], *, title: str, notebooks: bool) -> s
     return "\n".join(out)
 
 
-def instructor_guide(lessons: Sequence[Lesson]) -> str:
-    """The instructor guide: timed plans, teaching notes, misconceptions, quiz and grading."""
+def instructor_guide(lessons: Sequence[Lesson], assignment: Any | None = None) -> str:
+    """The instructor guide: timed plans, teaching notes, answer keys and a pre-class checklist,
+    misconceptions, quiz and grading. ``assignment`` (``assessment.load_assignment()``) adds the
+    written assignment's exemplar answers, scored with its rubric."""
     out = ["# Instructor guide", ""]
     out += [
         "A session plan for each topic of the syllabus, timed to its duration, with the lesson "
@@ -232,6 +235,7 @@ def instructor_guide(lessons: Sequence[Lesson]) -> str:
         out += ["", "Teaching notes:", ""]
         out += [f"- {note}" for note in plan.notes]
         out.append("")
+    out += [answer_keys_markdown(lessons, plans(), assignment), ""]
     out += ["## Common misconceptions", ""]
     found = misconceptions()
     if found:
@@ -287,6 +291,10 @@ _ASSESSMENT_SECTIONS = [
     "attention-lab grade SUBMISSIONS_DIR --out gradebook.csv --feedback feedback/",
     "```",
     "",
+    "On Gradescope: `attention-lab gradescope --out autograder.zip` writes an autograder for a "
+    "Programming Assignment. Each learner submits one .py or .ipynb file and sees one test per "
+    "exercise with its score and the same diagnoses.",
+    "",
     "## Building and serving this site",
     "",
     "```bash",
@@ -294,6 +302,7 @@ _ASSESSMENT_SECTIONS = [
     "attention-lab build --allow-gaps    # while the course is incomplete: report, do not fail",
     "attention-lab serve                 # http://127.0.0.1:8000",
     "attention-lab notebooks --out DIR --solutions   # student and solution notebooks",
+    "attention-lab lab --dir DIR         # the notebooks in JupyterLab, on 127.0.0.1",
     "attention-lab coverage              # the objectives coverage table in the terminal",
     "```",
     "",

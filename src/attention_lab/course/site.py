@@ -27,6 +27,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import nbformat
 import yaml
@@ -36,6 +37,7 @@ from attention_lab.course import offline, pages
 from attention_lab.course.execute import Executed, execute_all
 from attention_lab.course.lessons import (
     HEADING,
+    LESSONS_DIR,
     Lesson,
     LessonError,
     check_structure,
@@ -103,10 +105,11 @@ def prepare(lessons_dir: Path) -> tuple[list[Lesson], dict[str, nbformat.Noteboo
 
 
 def build(
-    lessons_dir: str | Path = "lessons",
+    lessons_dir: str | Path = LESSONS_DIR,
     out: str | Path = DEFAULT_OUT,
     *,
     questions: Iterable[cov.QuizQuestion] | None = None,
+    assignment: Any | None = None,
     allow_gaps: bool = False,
     cache_dir: str | Path | None = None,
     jobs: int = 1,
@@ -117,7 +120,9 @@ def build(
     """Build the course site from ``lessons_dir`` into ``out``; see the module docstring.
 
     ``questions``: the quiz's questions for the coverage check (``coverage.quiz_questions(bank)``);
-    None counts as no quiz, which the check refuses unless ``allow_gaps``.
+    None counts as no quiz, which the check refuses unless ``allow_gaps``. ``assignment``: the
+    written assignment (``assessment.load_assignment()``) whose exemplar answers the instructor
+    guide shows.
     """
     out = Path(out).resolve()
     cache = Path(cache_dir).resolve() if cache_dir else default_cache_dir(out)
@@ -280,7 +285,7 @@ def _stage(
     src.mkdir(parents=True, exist_ok=True)
     wanted = {"index.md", "instructor_guide.md", "coverage.md", "_toc.yml", "_config.yml"}
     _write_if_changed(src / "index.md", pages.landing_page(lessons, title=TITLE, notebooks=True))
-    _write_if_changed(src / "instructor_guide.md", pages.instructor_guide(lessons))
+    _write_if_changed(src / "instructor_guide.md", pages.instructor_guide(lessons, assignment))
     page = cov.render_markdown(coverage, lessons, section_anchors(lessons))
     _write_if_changed(src / "coverage.md", page)
     for item in results:

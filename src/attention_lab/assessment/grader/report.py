@@ -6,7 +6,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from attention_lab.assessment.grader.results import SubmissionResult
+from attention_lab.assessment.grader.results import ExerciseOutcome, SubmissionResult
 from attention_lab.inert import inert
 
 
@@ -81,37 +81,49 @@ def feedback_markdown(result: SubmissionResult, diagnoses: Mapping[str, str]) ->
     for exercise in result.exercises:
         lines.append(f"## {exercise.exercise_id}: {exercise.title}")
         lines.append("")
-        total = len(exercise.cases)
-        lines.append(
-            f"Score **{exercise.score:g} / {exercise.points:g}** "
-            f"({exercise.passed_cases} of {total} test cases passed)."
-        )
-        lines.append("")
-        for part in exercise.parts:
-            lines.append(
-                f"- part {part.part_id} ({part.title}): **{part.score:g} / {part.points:g}** "
-                f"({part.passed} of {part.total} test cases passed)"
-            )
-        if exercise.parts:
-            lines.append("")
-        if exercise.verdict:
-            lines += [f"Verdict: {inert(exercise.verdict)}", ""]
-        seen: set[str] = set()
-        for number, case in enumerate(exercise.cases, start=1):
-            mark = "passed" if case.passed else "failed"
-            text = inert(f"- case {number}: {mark}: `{case.diagnosis}`. {case.message}")
-            lines.append(text.rstrip())
-            seen.add(case.diagnosis)
-        for diagnosis in sorted(seen - {"correct"}):
-            if diagnosis in diagnoses:
-                lines += ["", f"> **{diagnosis}**: {diagnoses[diagnosis]}"]
+        lines += exercise_feedback(exercise, diagnoses)
         lines.append("")
     if result.output.strip():
-        kept = len(result.output.encode("utf-8", "replace"))
-        more = result.output_bytes - kept
-        lines += ["## What your program printed (and any traceback)", "", "```text"]
-        lines += [inert(result.output, keep_newlines=True).replace("```", "'''").rstrip()]
-        lines += ["```"]
-        if more > 0:
-            lines.append(f"({more} more bytes of output were discarded.)")
+        lines += ["## What your program printed (and any traceback)", ""]
+        lines += printed_output(result)
     return "\n".join(lines) + "\n"
+
+
+def exercise_feedback(exercise: ExerciseOutcome, diagnoses: Mapping[str, str]) -> list[str]:
+    """One exercise's feedback as Markdown lines: its score (and each part's), the verdict over
+    all cases, a line per test case (the verdict and the judge's message) and the explanation of
+    every diagnosis it got. Text the submission controls is shown inertly."""
+    lines = [
+        f"Score **{exercise.score:g} / {exercise.points:g}** "
+        f"({exercise.passed_cases} of {len(exercise.cases)} test cases passed).",
+        "",
+    ]
+    for part in exercise.parts:
+        lines.append(
+            f"- part {part.part_id} ({part.title}): **{part.score:g} / {part.points:g}** "
+            f"({part.passed} of {part.total} test cases passed)"
+        )
+    if exercise.parts:
+        lines.append("")
+    if exercise.verdict:
+        lines += [f"Verdict: {inert(exercise.verdict)}", ""]
+    seen: set[str] = set()
+    for number, case in enumerate(exercise.cases, start=1):
+        mark = "passed" if case.passed else "failed"
+        lines.append(inert(f"- case {number}: {mark}: `{case.diagnosis}`. {case.message}").rstrip())
+        seen.add(case.diagnosis)
+    for diagnosis in sorted(seen - {"correct"}):
+        if diagnosis in diagnoses:
+            lines += ["", f"> **{diagnosis}**: {diagnoses[diagnosis]}"]
+    return lines
+
+
+def printed_output(result: SubmissionResult) -> list[str]:
+    """What the submission printed (the part kept) as a fenced Markdown block, and how much more
+    was discarded."""
+    kept = inert(result.output, keep_newlines=True).replace("```", "'''").rstrip()
+    lines = ["```text", kept, "```"]
+    more = result.output_bytes - len(result.output.encode("utf-8", "replace"))
+    if more > 0:
+        lines.append(f"({more} more bytes of output were discarded.)")
+    return lines

@@ -12,13 +12,17 @@ Isolation levels (detected at run time, reported in the gradebook and in each fe
   install's finder and .pth files are blanked too); no network (a
   fresh network namespace has only a loopback device, and it is down); a user id of its own when
   the grader runs as root, so the process limit counts only the submission's processes.
-- ``basic``: where namespaces are refused (no root and no unprivileged user namespaces): a pruned
-  ``sys.path``, a fresh temporary working directory, a scrubbed environment and the same resource
-  limits. The project files stay readable on disk and the network reachable: say so to students.
+- ``basic``: where namespaces are refused (no root and no unprivileged user namespaces, or a
+  container that forbids them, as Docker does by default): a pruned ``sys.path``, a fresh
+  temporary working directory, a scrubbed environment and the same resource limits; when the
+  grader runs as root and other users may run its Python (not one under ``/root``), a user id of
+  its own, so files only root may read stay unreadable (the Gradescope autograder relies on
+  this). Files readable by everyone stay readable and the network reachable: say so to
+  students.
 
 Both levels: the child starts in its own session and process group, which is killed as a whole
-at the wall-clock timeout (and, under namespaces, every process left under the child's user id);
-inside, timers bound loading the submission (CPU and wall time) and each call; its stdout and
+at the wall-clock timeout (and, when the grader runs as root, every process left under the
+child's user id); inside, timers bound loading the submission (CPU and wall time) and each call; its stdout and
 stderr go through a pipe of which the first ``output_cap`` bytes are kept and the rest discarded.
 """
 
@@ -121,6 +125,26 @@ def _stdlib_paths() -> list[str]:
     ]
 
 
+def _others_may_run_python(site_dirs: list[str]) -> bool:
+    """Whether a user other than root can run this Python outside a jail: the interpreter, the
+    standard library and ``site_dirs`` must be reachable (every folder above them searchable by
+    others), which fails for an installation under ``/root`` (pyenv, for one)."""
+    for path in [sys.executable, *_stdlib_paths(), *site_dirs]:
+        if not os.path.exists(path):  # e.g. python311.zip, on the path but absent
+            continue
+        target = Path(os.path.realpath(path))
+        for place in [target, *target.parents]:
+            try:
+                mode = os.stat(place).st_mode
+            except OSError:
+                return False
+            if stat.S_ISDIR(mode) and not mode & stat.S_IXOTH:
+                return False
+        if target.is_file() and not os.stat(target).st_mode & stat.S_IXOTH:
+            return False
+    return True
+
+
 def _hidden_paths(site_dirs: list[str]) -> list[str]:
     """Where attention_lab could be found inside the jail: covered by an empty tmpfs."""
     import glob
@@ -203,12 +227,13 @@ def run_child(
     for name, data in {**files, "child.py": CHILD.read_bytes()}.items():
         (box / name).write_bytes(data)
     as_root = os.geteuid() == 0
-    # A user id of its own (root only): RLIMIT_NPROC then counts this child's processes only,
-    # and every process it leaves behind can be found and killed by that id.
-    uid = (
-        200_000 + secrets.randbelow(1_000_000_000) if as_root and isolation == "namespace" else None
-    )
     site_dirs = _site_packages()
+    # A user id of its own (root only): RLIMIT_NPROC then counts this child's processes only,
+    # every process it leaves behind can be found and killed by that id, and it can read no file
+    # that only root may read (at the basic level too, e.g. an autograder's folder made 0700,
+    # where other users can run this Python at all).
+    own_uid = isolation == "namespace" or _others_may_run_python(site_dirs)
+    uid = 200_000 + secrets.randbelow(1_000_000_000) if as_root and own_uid else None
     limits_map = {
         "as": limits.memory_mb * 2**20,
         "fsize": limits.file_mb * 2**20,
@@ -254,6 +279,8 @@ def run_child(
         "OPENBLAS_NUM_THREADS": "1",
     }
     run = ChildRun(isolation=isolation, sandbox=box)
+    # Under namespaces the child drops to `uid` itself, after building its jail as root.
+    drop = {"user": uid, "group": uid, "extra_groups": []}
     start = time.monotonic()
     process = subprocess.Popen(
         [sys.executable, "-I", "-S", "-B", str(box / "child.py"), str(box / "plan.json")],
@@ -264,6 +291,7 @@ def run_child(
         stderr=subprocess.STDOUT,
         start_new_session=True,
         close_fds=True,
+        **(drop if uid is not None and isolation != "namespace" else {}),
     )
     try:  # a 1 MiB pipe: a flood of output costs a third of the CPU and wall time
         import fcntl

@@ -1,0 +1,149 @@
+"""`attention-lab lab` in real JupyterLab, driven in headless Chromium.
+
+The command writes the learner notebooks and starts JupyterLab on 127.0.0.1; the browser opens
+the Lab 3.4 notebook, runs its imports, writes a wrong answer into the exercise q2 cell, runs it
+and the `lab34.q2.check()` cell below and reads the feedback rendered there, then does the same
+with a correct answer.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+NOTEBOOK = "04_from_scratch.ipynb"
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(
+        not os.path.exists(CHROMIUM) and not os.environ.get("CI"),
+        reason="Chromium is not installed (these tests must run in CI)",
+    ),
+]
+
+WRONG = "def attention_scores(q, k):\n    return q @ k.transpose(-2, -1)\n"
+RIGHT = "def attention_scores(q, k):\n    return q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])\n"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def jupyterlab(tmp_path):
+    """`attention-lab lab --dir nb` on a free port with a known token; stopped afterwards."""
+    port, token = free_port(), secrets.token_hex(16)
+    settings = tmp_path / "settings" / "@jupyterlab" / "notebook-extension"
+    settings.mkdir(parents=True)
+    # every cell in the page (JupyterLab may otherwise leave far-away cells out of it)
+    (settings / "tracker.jupyterlab-settings").write_text(json.dumps({"windowingMode": "none"}))
+    env = {
+        **os.environ,
+        "JUPYTERLAB_SETTINGS_DIR": str(tmp_path / "settings"),
+        "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime"),
+        "OMP_NUM_THREADS": "1",
+    }
+    command = [
+        str(Path(sys.executable).with_name("attention-lab")),
+        "lab",
+        "--dir",
+        str(tmp_path / "nb"),
+        "--port",
+        str(port),
+        "--no-browser",
+        "--",
+        f"--IdentityProvider.token={token}",
+        *(["--allow-root"] if os.geteuid() == 0 else []),  # Jupyter refuses root without it
+        "--LabApp.news_url=",
+        "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+    ]
+    log = open(tmp_path / "lab.log", "wb")
+    process = subprocess.Popen(
+        command, env=env, cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 120
+    while True:
+        try:
+            urllib.request.urlopen(f"{url}/api/status?token={token}", timeout=2)
+            break
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                log.close()
+                pytest.fail("JupyterLab did not start:\n" + (tmp_path / "lab.log").read_text())
+            time.sleep(0.5)
+    try:
+        yield url, token, tmp_path / "nb"
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+        log.close()
+
+
+def run_cell(page, cell) -> None:
+    """Put the cursor in the cell's editor and run it (Shift+Enter)."""
+    cell.locator(".jp-InputArea-editor").click()
+    page.keyboard.press("Shift+Enter")
+
+
+def answer_and_check(page, code: str, expected: str) -> str:
+    exercise = page.locator(".jp-CodeCell").filter(has_text="def attention_scores(q, k)").first
+    check = page.locator(".jp-CodeCell").filter(has_text="lab34.q2.check()").first
+    exercise.locator(".jp-InputArea-editor").click()
+    page.keyboard.press("Control+A")
+    page.keyboard.insert_text(code)
+    page.keyboard.press("Shift+Enter")  # runs the exercise cell, moves to the check cell
+    run_cell(page, check)
+    output = check.locator(".jp-OutputArea-output")
+    output.filter(has_text=expected).wait_for(timeout=180_000)  # the kernel may still be importing
+    return output.inner_text()
+
+
+def test_lab_opens_the_notebooks_and_renders_check_feedback(jupyterlab):
+    from playwright.sync_api import sync_playwright
+
+    url, token, folder = jupyterlab
+    assert (folder / NOTEBOOK).is_file()  # written by `attention-lab lab`
+    requests: list[str] = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.on("request", lambda request: requests.append(request.url))
+        page.goto(f"{url}/lab/tree/{NOTEBOOK}?token={token}")
+        imports = page.locator(".jp-CodeCell").filter(
+            has_text="from attention_lab.exercises import lab34"
+        )
+        imports.first.wait_for(timeout=60_000)
+        page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").wait_for(timeout=60_000)
+        run_cell(page, imports.first)
+        try:
+            wrong = answer_and_check(page, WRONG, "missing_scale")
+            right = answer_and_check(page, RIGHT, "Correct")
+        finally:  # what the page showed, to look at
+            page.screenshot(path=str(folder.parent / "lab.png"))
+            browser.close()
+    # the HTML view (the plain-text one would read "... — Not yet")
+    assert "✗ The scores and the scale: Not yet: missing_scale" in wrong
+    assert "Why:" in wrong and "Stuck? lab34.q2.hint()" in wrong
+    assert "✓ The scores and the scale: Correct" in right and "Stuck?" not in right
+    assert all(r.startswith(url) for r in requests if r.startswith("http")), requests

@@ -21,14 +21,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import yaml
 
 from attention_lab.course.lessons import Lesson, read_notebook
-
-if TYPE_CHECKING:
-    from attention_lab.course.pages import TopicPlan
 
 TRY_THIS = re.compile(r"\bTry this\b")
 
@@ -68,8 +65,8 @@ def key_for(item: TryThis) -> dict | None:
     return None
 
 
-def discussion_prompts(plans: Sequence[TopicPlan]) -> list[tuple[str, str, str]]:
-    """``(topic id, segment title, prompt)`` of every discussion segment of ``plans``."""
+def discussion_prompts(plans: Sequence[Any]) -> list[tuple[str, str, str]]:
+    """``(topic id, segment title, prompt)`` of every discussion segment of ``plans`` (``pages.TopicPlan``)."""
     return [
         (plan.topic.id, s.title, s.how)
         for plan in plans
@@ -109,9 +106,7 @@ def exemplar_score(assignment: Any, prompt_id: str, levels: dict[str, str]) -> t
     return points, prompt.points
 
 
-def missing_keys(
-    lessons: Sequence[Lesson], plans: Sequence[TopicPlan], assignment: Any
-) -> list[str]:
+def missing_keys(lessons: Sequence[Lesson], plans: Sequence[Any], assignment: Any) -> list[str]:
     """The prompts without a key, and the keys that answer no prompt (empty when complete)."""
     keys = load()
     problems = []
@@ -140,7 +135,7 @@ def missing_keys(
 
 
 def answer_keys_markdown(
-    lessons: Sequence[Lesson], plans: Sequence[TopicPlan], assignment: Any | None = None
+    lessons: Sequence[Lesson], plans: Sequence[Any], assignment: Any | None = None
 ) -> str:
     """The guide's answer keys and pre-class checklist (MyST markdown); the exemplar answers of
     the written assignment when ``assignment`` (``assessment.load_assignment()``) is given."""

@@ -181,7 +181,7 @@ def build(
 
     # 3) the book's source
     clock = time.perf_counter()
-    _stage(src, Path(lessons_dir), lessons, notebooks, results, coverage)
+    _stage(src, Path(lessons_dir), lessons, notebooks, results, coverage, assignment)
     report.seconds["stage"] = time.perf_counter() - clock
 
     # 4) render
@@ -281,6 +281,7 @@ def _stage(
     notebooks: dict[str, nbformat.NotebookNode],
     results: list[Executed],
     coverage: cov.Coverage,
+    assignment: Any | None = None,
 ) -> None:
     src.mkdir(parents=True, exist_ok=True)
     wanted = {"index.md", "instructor_guide.md", "coverage.md", "_toc.yml", "_config.yml"}

@@ -3,7 +3,7 @@
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup course test lint verify serve bench
+.PHONY: setup course test test-kernels lint verify serve bench
 
 setup:
 	bash scripts/setup.sh
@@ -24,6 +24,11 @@ lint: setup
 test: setup
 	$(BIN)/ruff check src tests lessons benchmarks
 	bash scripts/run-tests.sh
+	bash scripts/test-kernels.sh
+
+# the numerically sensitive tests under the kernels of other CPUs (docs/numerics.md)
+test-kernels: setup
+	bash scripts/test-kernels.sh
 
 bench: setup
 	$(BIN)/attention-lab bench

@@ -16,6 +16,7 @@ terms accumulated along the longest path from input to output (a layer of width 
 from __future__ import annotations
 
 import torch
+from torch import Tensor
 
 
 def unit_roundoff(dtype: torch.dtype) -> float:
@@ -41,3 +42,44 @@ def rounding_bound(n: int, dtype: torch.dtype, magnitude: float) -> float:
     if not magnitude >= 0:
         raise ValueError(f"magnitude: expected a sum of absolute values >= 0, got {magnitude!r}")
     return gamma(n, dtype) * magnitude
+
+
+def float32_allowance(reference: Tensor, exact: Tensor, factor: float = 4.0) -> float:
+    """Largest distance from ``exact`` (float64) that a float32 run of the same computation may have.
+
+    ``reference`` is a trusted float32 run (torch's or transformers' module). A float32 run of ours
+    may be ``factor`` times as far from ``exact`` as ``reference`` is (same operations, so the same
+    error distribution; 4 covers the spread of the maximum over many entries), plus 4 units of
+    rounding of the largest entry for a reference that happens to be exact. The allowance moves
+    with the kernels a CPU picks, since both float32 runs use the same ones.
+    """
+    if not isinstance(reference, Tensor) or not isinstance(exact, Tensor):
+        raise TypeError(
+            f"reference, exact: expected tensors, got {type(reference).__name__} and "
+            f"{type(exact).__name__}"
+        )
+    if reference.shape != exact.shape or exact.dtype != torch.float64:
+        raise ValueError(
+            f"exact: expected float64 of the reference's shape {tuple(reference.shape)}, got "
+            f"{exact.dtype} of shape {tuple(exact.shape)}"
+        )
+    if exact.numel() == 0:
+        return 0.0
+    their_error = (reference.double() - exact).abs().max().item()
+    return factor * their_error + 4 * unit_roundoff(torch.float32) * exact.abs().max().item()
+
+
+def assert_float32_as_accurate(found: Tensor, reference: Tensor, exact: Tensor, what: str) -> None:
+    """Raise AssertionError unless float32 ``found`` is within ``float32_allowance(reference,
+    exact)`` of the float64 ``exact`` (for tests: ours against a trusted float32 ``reference``)."""
+    their_error = (reference.double() - exact).abs().max().item() if exact.numel() else 0.0
+    torch.testing.assert_close(
+        found.double(),
+        exact,
+        atol=float32_allowance(reference, exact),
+        rtol=0,
+        msg=lambda m: (
+            f"{what}, float32 against float64 (the reference's own float32 error "
+            f"{their_error:.3g}): {m}"
+        ),
+    )

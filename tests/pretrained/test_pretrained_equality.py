@@ -18,7 +18,7 @@ import torch
 from conftest import SENTENCES
 
 from attention_lab import minilm_path, sentence_embeddings
-from attention_lab.numerics import gamma, rounding_bound, unit_roundoff
+from attention_lab.numerics import assert_float32_as_accurate, gamma, rounding_bound
 
 # Longest chain of accumulated terms in MiniLM (D = 384, d_k = 32, d_ff = 1536, 6 layers), per
 # layer: Q/K/V projection 384 + q.k 32 + weights.v T + output projection 384 + two LayerNorms
@@ -30,10 +30,8 @@ MAGNITUDE = 1.5e4
 # float64: gamma_21312 * 1.5e4 = 3.6e-8, first order (LayerNorm and softmax have condition near 1
 # here); any bug worth the name (a weight off by 1e-6, a missing scale) is far above it.
 FLOAT64_ATOL = rounding_bound(TERMS, torch.float64, MAGNITUDE)
-# float32: ours may be at most 4x as far from the float64 result as transformers' float32 run is
-# (same operations, so the same error distribution; 4x covers the spread of the maximum over the
-# compared entries), plus 4 units of rounding of the largest entry for runs that happen to be exact.
-FLOAT32_FACTOR = 4.0
+# float32: ours may be at most 4x as far from the float64 result as transformers' float32 run is,
+# plus 4 units of rounding (attention_lab.numerics.float32_allowance).
 
 
 @pytest.fixture(scope="module")
@@ -78,15 +76,9 @@ def ours_and_theirs_float64(minilm, hf_bert, batch):
 
 
 def _assert_float32_as_accurate(ours, theirs, exact, where, what):
-    """``ours`` (float32) is at most FLOAT32_FACTOR times as far from ``exact`` (float64) as
-    transformers' float32 ``theirs`` is, on the entries ``where`` selects."""
-    exact = exact[where]
-    their_error = (theirs.double()[where] - exact).abs().max().item()
-    our_error = (ours.double()[where] - exact).abs().max().item()
-    allowed = FLOAT32_FACTOR * their_error + 4 * unit_roundoff(torch.float32) * exact.abs().max()
-    assert our_error <= allowed, (
-        f"{what}: float32 error {our_error:.3g} against float64, transformers' own {their_error:.3g}"
-    )
+    """``ours`` (float32) is at most 4x as far from ``exact`` (float64) as transformers' float32
+    ``theirs``, on the entries ``where`` selects (attention_lab.numerics.float32_allowance)."""
+    assert_float32_as_accurate(ours[where], theirs[where], exact[where], what)
 
 
 def test_last_hidden_states_match_transformers(

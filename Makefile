@@ -4,7 +4,7 @@
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup course test lint verify serve bench lab
+.PHONY: setup course test test-kernels lint verify serve bench lab
 
 setup:
 	bash scripts/setup.sh
@@ -30,6 +30,11 @@ test: setup
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/lint-imports  # the layers of DESIGN.md, no import cycles (pyproject.toml)
 	bash scripts/run-tests.sh
+	bash scripts/test-kernels.sh
+
+# the numerically sensitive tests under the kernels of other CPUs (docs/numerics.md)
+test-kernels: setup
+	bash scripts/test-kernels.sh
 
 bench: setup
 	$(BIN)/attention-lab bench

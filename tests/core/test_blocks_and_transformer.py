@@ -1,7 +1,10 @@
 """Blocks, stacks and the whole model against torch's nn.Transformer family, with copied weights."""
 
+import copy
+
 import pytest
 import torch
+from references import assert_matches_torch
 from torch import nn
 
 from attention_lab import (
@@ -41,13 +44,20 @@ def test_encoder_layer_matches_torch(norm_first, activation, batch_first):
         norm_first=norm_first,
         batch_first=batch_first,
     ).eval()
-    ours = EncoderLayer.from_torch(layer).eval()
     x, keep = torch.randn(3, 9, 32), _keep(3, 9)
-    torch_x = x if batch_first else x.transpose(0, 1)
-    expected = layer(torch_x, src_key_padding_mask=~keep)
-    expected = expected if batch_first else expected.transpose(0, 1)
-    got = ours(x, padding_mask(keep.long(), 0))
-    torch.testing.assert_close(got, expected, atol=1e-5, rtol=1.3e-6)
+
+    def run(dtype):
+        theirs = copy.deepcopy(layer).to(dtype)
+        xd = x.to(dtype)
+        torch_x = xd if batch_first else xd.transpose(0, 1)
+        expected = theirs(torch_x, src_key_padding_mask=~keep)
+        expected = expected if batch_first else expected.transpose(0, 1)
+        return EncoderLayer.from_torch(theirs).eval()(xd, padding_mask(keep.long(), 0)), expected
+
+    # only real positions: a padding position's output feeds nothing (docs/numerics.md);
+    # terms: in-projection 32, q.k 8, weights.v 9, out-projection 32, feed-forward 32 + 64,
+    # two LayerNorms 2 * 32
+    assert_matches_torch(run, terms=241, where=keep[:, :, None])
 
 
 @pytest.mark.parametrize("norm_first,activation", VARIANTS, ids=IDS)
@@ -55,16 +65,23 @@ def test_decoder_layer_matches_torch(norm_first, activation):
     layer = nn.TransformerDecoderLayer(
         32, 4, 64, dropout=0.0, activation=activation, norm_first=norm_first, batch_first=True
     ).eval()
-    ours = DecoderLayer.from_torch(layer).eval()
     y, memory, keep = torch.randn(2, 6, 32), torch.randn(2, 8, 32), _keep(2, 8)
-    expected = layer(
-        y,
-        memory,
-        tgt_mask=nn.Transformer.generate_square_subsequent_mask(6),
-        memory_key_padding_mask=~keep,
-    )
-    got = ours(y, memory, causal_mask(6), keep[:, None, None, :])
-    torch.testing.assert_close(got, expected, atol=1e-5, rtol=1.3e-6)
+
+    def run(dtype):
+        theirs = copy.deepcopy(layer).to(dtype)
+        yd, md = y.to(dtype), memory.to(dtype)
+        expected = theirs(
+            yd,
+            md,
+            tgt_mask=nn.Transformer.generate_square_subsequent_mask(6, dtype=dtype),
+            memory_key_padding_mask=~keep,
+        )
+        ours = DecoderLayer.from_torch(theirs).eval()
+        return ours(yd, md, causal_mask(6), keep[:, None, None, :]), expected
+
+    # terms: self-attention 32 + 8 + 6 + 32, cross-attention 32 + 8 + 8 + 32, feed-forward
+    # 32 + 64, three LayerNorms 3 * 32
+    assert_matches_torch(run, terms=390)
 
 
 def test_float64_layers_match_at_1e_10():
@@ -99,22 +116,30 @@ def test_stacks_match_torch(with_norm):
         norm=nn.LayerNorm(32) if with_norm else None,
     ).eval()
     x, y, keep = torch.randn(2, 7, 32), torch.randn(2, 5, 32), _keep(2, 7)
-    ours_enc, ours_dec = Encoder.from_torch(enc).eval(), Decoder.from_torch(dec).eval()
-    assert (ours_enc.norm is None) == (not with_norm)
-    memory = enc(x, src_key_padding_mask=~keep)
-    torch.testing.assert_close(ours_enc(x, keep[:, None, None, :]), memory, atol=1e-5, rtol=1.3e-6)
-    expected = dec(
-        y,
-        memory,
-        tgt_mask=nn.Transformer.generate_square_subsequent_mask(5),
-        memory_key_padding_mask=~keep,
-    )
-    torch.testing.assert_close(
-        ours_dec(y, memory, causal_mask(5), keep[:, None, None, :]),
-        expected,
-        atol=1e-5,
-        rtol=1.3e-6,
-    )
+    assert (Encoder.from_torch(enc).norm is None) == (not with_norm)
+    memories = {}
+
+    def run_encoder(dtype):
+        theirs = copy.deepcopy(enc).to(dtype)
+        memories[dtype] = theirs(x.to(dtype), src_key_padding_mask=~keep)
+        ours = Encoder.from_torch(theirs).eval()
+        return ours(x.to(dtype), keep[:, None, None, :]), memories[dtype]
+
+    def run_decoder(dtype):
+        theirs = copy.deepcopy(dec).to(dtype)
+        args = (y.to(dtype), memories[dtype])
+        expected = theirs(
+            *args,
+            tgt_mask=nn.Transformer.generate_square_subsequent_mask(5, dtype=dtype),
+            memory_key_padding_mask=~keep,
+        )
+        ours = Decoder.from_torch(theirs).eval()
+        return ours(*args, causal_mask(5), keep[:, None, None, :]), expected
+
+    # only real positions: the decoder never attends to padding memory (docs/numerics.md);
+    # terms: 3 encoder layers of 241 + norm 32, then the decoder on top: 2 layers of 390 + 32
+    assert_matches_torch(run_encoder, terms=755, where=keep[:, :, None], what="encoder")
+    assert_matches_torch(run_decoder, terms=755 + 812, what="decoder")
 
 
 @pytest.mark.parametrize("norm_first", [False, True])
@@ -127,19 +152,23 @@ def test_transformer_from_torch_matches_nn_transformer(norm_first):
     src[0, 6:] = 0  # padding
     tgt = torch.randint(1, 17, (3, 6))
     src_mask, tgt_mask = model.make_masks(src, tgt)
-    expected = model.generator(
-        reference(
-            model.embed_src(src),
-            model.embed_tgt(tgt),
-            tgt_mask=nn.Transformer.generate_square_subsequent_mask(6),
-            src_key_padding_mask=src == 0,
-            memory_key_padding_mask=src == 0,
-            tgt_key_padding_mask=tgt == 0,
+
+    def run(dtype):
+        theirs, ours = copy.deepcopy(reference).to(dtype), copy.deepcopy(model).to(dtype)
+        expected = ours.generator(
+            theirs(
+                ours.embed_src(src),
+                ours.embed_tgt(tgt),
+                tgt_mask=nn.Transformer.generate_square_subsequent_mask(6, dtype=dtype),
+                src_key_padding_mask=src == 0,
+                memory_key_padding_mask=src == 0,
+                tgt_key_padding_mask=tgt == 0,
+            )
         )
-    )
-    torch.testing.assert_close(
-        model(src, tgt, src_mask, tgt_mask), expected, atol=1e-5, rtol=1.3e-6
-    )
+        return ours(src, tgt, src_mask, tgt_mask), expected
+
+    # terms: 2 encoder layers of 241, 2 decoder layers of 390, final norms 2 * 32, generator 32
+    assert_matches_torch(run, terms=1358)
 
 
 def test_embeddings_are_scaled_by_sqrt_d_model_and_positionally_encoded():

@@ -1,8 +1,11 @@
 """MultiHeadAttention against torch.nn.MultiheadAttention with copied weights; the fused class and
 the switches between the two; switching heads off."""
 
+import copy
+
 import pytest
 import torch
+from references import assert_matches_torch
 from torch import nn
 
 from attention_lab import (
@@ -45,11 +48,22 @@ def test_matches_torch_multihead_attention(B, T_q, T_k, D, H, mask_kind):
             {"attn_mask": ~causal, "key_padding_mask": ~keep},
         ),
     }[mask_kind]
-    expected, expected_w = theirs(query, key, key, average_attn_weights=False, **torch_kwargs)
     got = ours(query, key, key, ours_mask)
-    torch.testing.assert_close(got, expected, atol=1e-5, rtol=1.3e-6)
-    torch.testing.assert_close(ours.attn_weights, expected_w, atol=1e-5, rtol=1.3e-6)
-    assert ours.attn_weights.shape == (B, H, T_q, T_k)
+    assert got.shape == (B, T_q, D) and ours.attn_weights.shape == (B, H, T_q, T_k)
+    runs = {}
+
+    def run(dtype):
+        theirs_d = copy.deepcopy(theirs).to(dtype)
+        ours_d = MultiHeadAttention.from_torch(theirs_d).eval()
+        q, k = query.to(dtype), key.to(dtype)
+        out, w = theirs_d(q, k, k, average_attn_weights=False, **torch_kwargs)
+        mine = ours_d(q, k, k, ours_mask)
+        runs[dtype] = (ours_d.attn_weights, w)  # (B, H, T_q, T_k) each
+        return mine, out
+
+    terms = 2 * D + D // H + T_k  # projections in and out, q.k over d_k, weights.v over T_k
+    assert_matches_torch(run, terms=terms)
+    assert_matches_torch(lambda dtype: runs[dtype], terms=terms, what="weights")
 
 
 def test_float64_matches_at_1e_10_and_without_bias_and_seq_first_source():
@@ -60,12 +74,18 @@ def test_float64_matches_at_1e_10_and_without_bias_and_seq_first_source():
 
 
 def test_three_dimensional_mask_is_per_batch():
-    ours, theirs = _pair(8, 2)
+    _, theirs = _pair(8, 2)
     x = torch.randn(3, 4, 8)
     mask = torch.rand(3, 4, 4) > 0.3
     mask[..., 0] = True
-    expected, _ = theirs(x, x, x, attn_mask=(~mask).repeat_interleave(2, dim=0))
-    torch.testing.assert_close(ours(x, x, x, mask), expected, atol=1e-5, rtol=1.3e-6)
+
+    def run(dtype):
+        theirs_d = copy.deepcopy(theirs).to(dtype)
+        xd = x.to(dtype)
+        expected, _ = theirs_d(xd, xd, xd, attn_mask=(~mask).repeat_interleave(2, dim=0))
+        return MultiHeadAttention.from_torch(theirs_d).eval()(xd, xd, xd, mask), expected
+
+    assert_matches_torch(run, terms=2 * 8 + 4 + 4)  # D = 8 in and out, d_k = 4, T_k = 4
 
 
 @pytest.mark.parametrize("self_attention", [True, False])

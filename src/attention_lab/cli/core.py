@@ -14,10 +14,11 @@ def register(app: typer.Typer) -> None:
 
 def verify(seed: int = typer.Option(0, help="Seed for the random weights and inputs.")) -> None:
     """Compare every from-scratch component with torch's own, weights copied; exit 1 on a mismatch."""
-    from attention_lab.verify import ATOL, all_passed, run_checks
+    from attention_lab.verify import ATOL, DTYPE, all_passed, run_checks
 
     checks = run_checks(seed)
-    table = Table(title=f"attention-lab vs torch (fp32, atol {ATOL:g}, seed {seed})")
+    precision = str(DTYPE).removeprefix("torch.")
+    table = Table(title=f"attention-lab vs torch ({precision}, atol {ATOL:.1e}, seed {seed})")
     table.add_column("component")
     table.add_column("case")
     table.add_column("max abs diff", justify="right")

@@ -8,10 +8,14 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-# float32 answers against a float64 reference (PyTorch's own tests use rtol 1.3e-6 on exact
-# float32 ops; a learner's sequence of ops may round differently, so this allows a little more)
+# A correct float32 answer differs from the float64 reference by rounding alone, in whatever order
+# the learner's code and the CPU's kernels add things up. Worst case (attention_lab.numerics, gamma_n
+# = n u, u = 6e-8): cases have d_k, D <= 16, T_k <= 7 and N(0, 1) inputs with |q| |k| < 4 d_k, so a
+# scaled score is off by at most gamma_16 * 4 d_k / sqrt(d_k) = 1.5e-5, which moves a weight w by at
+# most 2 w 1.5e-5 (within RTOL * w) and an output (|v| < 5) by at most 1.5e-4 + gamma_7 * 5 (within
+# ATOL). Each misconception the checkers name moves entries by far more (tests/lab34 plants each).
 RTOL = 1e-4
-ATOL = 1e-5
+ATOL = 2e-4
 
 
 def close(found: Tensor | None, expected: Tensor, where: Tensor | None = None) -> bool:

@@ -171,8 +171,12 @@ plt.show()
 # <!-- serves: 3.2.5 -->
 # ## Multi-head attention
 #
-# One softmax gives one weighted average per token: a head can look in one place at a time. Multi-head
-# attention runs $H$ heads in parallel, each in its own $d_k = d_{model}/H$ dimensional subspace,
+# One head *can* spread its weight over several tokens, but it returns a single weighted average
+# of their values: whatever it gathers from different places is blended into one vector, with one
+# set of weights. The paper puts it this way: "with a single attention head, averaging inhibits
+# this" (Vaswani et al. 2017, section 3.2.2), *this* being attending to information from
+# different representation subspaces at different positions. Multi-head attention runs $H$ heads
+# in parallel, each in its own $d_k = d_{model}/H$ dimensional subspace with its own weights,
 # concatenates their outputs and mixes them with $W_o$:
 #
 # $$\mathrm{MultiHead}(X) = \mathrm{Concat}(\mathrm{head}_1, \dots, \mathrm{head}_H)\, W_o,
@@ -227,7 +231,12 @@ for h, role in enumerate(heads.roles):
 # ## Visualising attention weights
 #
 # A heatmap of the weights has one row per query token and one column per key token; a bright cell
-# $(i, j)$ means token $j$'s value contributes most to token $i$'s output. The static version:
+# $(i, j)$ means that token $i$'s output takes the largest share of its weighted average from
+# $v_j$. That is a statement about *weights*, not about *contributions*: a large weight on a value
+# vector with a small norm adds little, and after the head come $W_o$, the residual connection
+# and further layers, which can change what reaches the model's decision. Attention weights show
+# where a head reads from, not why the model decides what it decides (Jain and Wallace 2019,
+# "Attention is not Explanation"; Wiegreffe and Pinter 2019 for the debate). The static version:
 
 # %%
 tokens = heads.example_tokens
@@ -278,7 +287,9 @@ print(q_row.check(my_token))
 #   weights times $V$.
 # - Without $1/\sqrt{d_k}$, dot products grow like $\sqrt{d_k}$ in size, the softmax saturates and
 #   gradients vanish; we measured all three.
-# - Multi-head attention lets different heads attend to different places at once; in our trained
+# - Multi-head attention gives each head its own weighted average, so different heads can gather
+#   from different places without blending them into one average; in our trained
 #   model some heads track the previous token and one the matching letter, and removing the
 #   matching-letter head takes that question back to the one-head model's level.
-# - Heatmaps show where each token looks: read them row by row.
+# - Heatmaps show where each token reads from: read them row by row, and remember that a weight
+#   is a share of an average, not a measure of importance.

@@ -203,10 +203,15 @@ pos.plot()
 # ## Residual connections and LayerNorm
 #
 # A **residual connection** adds a sub-layer's input to its output, $x + \mathrm{Sublayer}(x)$:
-# the gradient then has a path straight through the identity, from the loss to the first layer,
-# that does not shrink with depth (He et al. 2016). **LayerNorm** rescales each token's vector to
-# mean 0 and variance 1 (then a learned gain and bias), so every layer sees inputs of the same
-# scale however deep the stack is (Ba et al. 2016).
+# the gradient then has a path through the identity, around every sub-layer (He et al. 2016).
+# **LayerNorm** rescales each token's vector to mean 0 and variance 1 (then a learned gain and
+# bias), so every layer sees inputs of the same scale however deep the stack is (Ba et al. 2016).
+#
+# One qualification. In the paper's post-norm layer, $\mathrm{LayerNorm}(x + \mathrm{Sublayer}(x))$,
+# every LayerNorm sits *on* that identity path: the gradient that goes around a sub-layer still
+# passes through one LayerNorm per sub-layer, and each can rescale it. Only the pre-norm
+# arrangement below, $x + \mathrm{Sublayer}(\mathrm{LayerNorm}(x))$, leaves a clean identity path
+# from the output to the input whose gradient does not shrink with depth (Xiong et al. 2020).
 #
 # `residual_ablation` builds a 12-layer stack five ways and measures the gradient that reaches
 # each layer at initialisation, then trains each on reversal with the same data.

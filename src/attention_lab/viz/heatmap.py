@@ -1,8 +1,9 @@
 """Attention weights as heatmaps: row = query token, column = key token, colour = weight.
 
-Reading one: row i shows where query token i looks; a bright cell (i, j) means token j's value
-contributes most to token i's output (Vaswani et al. 2017, section 3.2; Clark et al. 2019, "What
-Does BERT Look At?", for reading heads this way).
+Reading one: row i shows where query token i looks; a bright cell (i, j) means token i's output
+takes the largest share of its weighted average from v_j (Vaswani et al. 2017, section 3.2; Clark
+et al. 2019, "What Does BERT Look At?", for reading heads this way). A weight is not a
+contribution: value norms, W_o and the residual path matter too (Jain and Wallace 2019).
 
 Shape legend: L layers, H heads, T_q query tokens, T_k key tokens.
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import html
 import io
 
 from matplotlib.figure import Figure
@@ -20,3 +22,26 @@ class NotebookFigure(Figure):
         buffer = io.BytesIO()
         self.savefig(buffer, format="png", bbox_inches="tight")
         return buffer.getvalue()
+
+
+class DescribedFigure(NotebookFigure):
+    """A ``NotebookFigure`` that carries ``alt_text``: what it shows, in words, computed from the
+    same data it draws. A notebook shows it as an ``<img>`` with that alt text (the course site
+    keeps it), and ``print(fig.alt_text)`` reads it out."""
+
+    alt_text: str = ""
+
+    def png_bytes(self) -> bytes:
+        return self._repr_png_()
+
+    def data_uri(self) -> str:
+        """The figure as a ``data:image/png;base64,...`` URI (for self-contained HTML pages)."""
+        return "data:image/png;base64," + base64.b64encode(self.png_bytes()).decode("ascii")
+
+    def img_html(self) -> str:
+        """``<img>`` with the PNG inline and the alt text; it needs nothing else to display."""
+        alt = html.escape(self.alt_text, quote=True)
+        return f'<img src="{self.data_uri()}" alt="{alt}" style="max-width:100%">'
+
+    def _repr_mimebundle_(self, include=None, exclude=None) -> dict[str, str]:
+        return {"text/html": self.img_html(), "text/plain": self.alt_text}

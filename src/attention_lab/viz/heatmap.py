@@ -23,18 +23,13 @@ from typing import Any
 
 import numpy as np
 
+from attention_lab.viz.tables import to_float64
+
 PLOTLYJS_ENV = "ATTENTION_LAB_PLOTLYJS"
 
 
 def _as_array(weights: Any, dims: tuple[int, ...]) -> np.ndarray:
-    if hasattr(weights, "detach"):  # a torch tensor
-        weights = weights.detach().float().cpu().numpy()
-    try:
-        array = np.asarray(weights, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise TypeError(
-            f"weights: expected a tensor or array of numbers, got {type(weights).__name__}"
-        ) from None
+    array = to_float64("weights", weights)
     if array.ndim not in dims:
         shapes = " or ".join(
             {2: "(T_q, T_k)", 3: "(H, T_q, T_k)", 4: "(L, H, T_q, T_k)"}[d] for d in dims

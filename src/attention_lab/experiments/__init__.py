@@ -41,6 +41,10 @@ EXPERIMENTS: dict[str, tuple[str, str]] = {
         "attention_lab.experiments.translation",
         "3.3 encoder-decoder learns number words <-> digits",
     ),
+    "translator-training": (
+        "attention_lab.experiments.training_recipe",
+        "3.3 label smoothing and warm-up (deep post-norm vs pre-norm) measured on the translator",
+    ),
     "positional-ablation": (
         "attention_lab.experiments.positional_ablation",
         "3.3 without positional encoding, order-dependent tasks fail",

@@ -147,3 +147,57 @@ def draw_rnn_vs_transformer(
     fig.tight_layout()
     fig.alt_text = rnn_vs_transformer_alt(steps, sequential, gradients, spectral_norm)
     return fig
+
+
+def cpu_and_gpu_alt(timing: Any, gpu: Any) -> str:
+    """The CPU-vs-GPU figure in words, from the two measurements."""
+    cpu = ", ".join(
+        f"T={T}: RNN {1e3 * r:.2f} ms, LSTM {1e3 * l:.2f} ms, attention {1e3 * a:.2f} ms"
+        for T, r, l, a in zip(
+            timing.lengths, timing.rnn_seconds, timing.lstm_seconds, timing.attention_seconds
+        )
+    )
+    ratios = ", ".join(
+        f"T={T}: {lstm / enc:.1f}x"
+        for T, lstm, enc in zip(gpu.lengths, gpu.lstm_ms, gpu.encoder_ms)
+    )
+    return (
+        f"Left, measured on this machine's CPU with one thread: {cpu}. Right, recorded on "
+        f"{gpu.device} ({gpu.provenance}): the fused LSTM takes longer than one Transformer "
+        f"encoder layer by {ratios}; the Python-loop RNN is slower still."
+    )
+
+
+def plot_cpu_and_gpu(timing: Any, gpu: Any) -> DescribedFigure:
+    """Left: the CPU timing of ``sequential.run`` (this machine). Right: the recorded GPU
+    measurement (``attention_lab.measurements.recorded_gpu_rnn_vs_attention()``), labelled with
+    its provenance."""
+    for name in ("lengths", "rnn_seconds", "lstm_seconds", "attention_seconds"):
+        if not hasattr(timing, name):
+            raise TypeError(f"timing: expected the result of sequential.run, without {name}")
+    if not hasattr(gpu, "encoder_ms"):
+        raise TypeError(f"gpu: expected a GPUMeasurement, got {type(gpu).__name__}")
+    fig = DescribedFigure(figsize=(12, 4.2))
+    ax_cpu, ax_gpu = fig.subplots(1, 2)
+    for values, label, marker in (
+        (timing.rnn_seconds, "nn.RNN (fused)", "o"),
+        (timing.lstm_seconds, "nn.LSTM (fused)", "s"),
+        (timing.attention_seconds, "one attention layer", "^"),
+    ):
+        ax_cpu.plot(timing.lengths, [1e3 * v for v in values], marker=marker, label=label)
+    ax_cpu.set_title("this machine: CPU, one thread (measured as the page ran)", fontsize=9)
+    gpu_loop = [(T, v) for T, v in zip(gpu.lengths, gpu.loop_rnn_ms) if v is not None]
+    ax_gpu.plot(gpu.lengths, gpu.lstm_ms, "s-", label="nn.LSTM (cuDNN, fused)")
+    ax_gpu.plot(gpu.lengths, gpu.encoder_ms, "^-", label="one nn.TransformerEncoderLayer")
+    ax_gpu.plot(*zip(*gpu_loop), "o--", label="nn.RNNCell, Python loop")
+    ax_gpu.set_title(f"recorded: {gpu.device}, torch 2.11.0+cu130, 2026-11-27", fontsize=9)
+    for ax in (ax_cpu, ax_gpu):
+        ax.set_xscale("log", base=2)
+        ax.set_yscale("log")
+        ax.set_xlabel("sequence length T")
+        ax.set_ylabel("forward + backward (ms)")
+        ax.legend(fontsize=8)
+        ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.alt_text = cpu_and_gpu_alt(timing, gpu)
+    return fig

@@ -480,7 +480,8 @@ bridge.plot()
 
 # %% [markdown]
 # Read the left panel first: in this run the plain encoder-decoder gets barely more than half of
-# the held-out numbers right and is worst on the longer inputs, while the same RNNs with
+# the held-out numbers right and does worse on the longer inputs than on the short ones, while
+# the same RNNs with
 # attention, trained exactly as long, translate almost all of them, as the Transformer does.
 # (With fewer steps, try `steps=200`, the gap is wider still and the Transformer learns
 # fastest.) The right panel is the

@@ -406,22 +406,26 @@ draw_decoder(steps)
 recipe = training_recipe.run(steps=200, seed=0, progress=False)
 for name in recipe.variants:
     print(
-        f"{name:27} exact match {recipe.exact_match[name]:6.1%}   cross-entropy "
-        f"{recipe.test_nll[name]:.3f}   confidence {recipe.confidence[name]:.3f}"
+        f"{name:27} exact {recipe.exact_match[name]:6.1%}  "
+        f"CE {recipe.test_nll[name]:.3f}  conf {recipe.confidence[name]:.3f}"
     )
 recipe.plot()
 
 # %% [markdown]
-# What the numbers say (held-out numbers, teacher-forced cross-entropy without smoothing):
+# What the numbers say (held-out numbers; CE: teacher-forced cross-entropy without smoothing;
+# conf: the mean probability of the top token):
 #
 # - **Label smoothing** leaves exact match where it was but makes the model less sure: its
 #   confidence in the top token settles near $0.9$, the target it was trained towards, and its
 #   cross-entropy (the log of the perplexity) is higher. That is the paper's "hurts perplexity";
 #   on a task this easy there is no accuracy left to gain.
-# - **Warm-up and depth.** The deep post-norm stack trained without warm-up learns least of all
-#   at the same peak learning rate; with warm-up it does better; the deep pre-norm stack needs no
-#   warm-up at all. In post-norm every LayerNorm sits on the residual path, and large early
-#   updates derail it (Xiong et al. 2020); warm-up keeps the first updates small.
+# - **Warm-up and depth.** At the same peak learning rate the two deep post-norm stacks learn
+#   little in 200 steps, and the one without warm-up least (the highest cross-entropy), while the
+#   deep pre-norm stack, with no warm-up at all, learns the task. With 300 steps
+#   (`attention-lab run translator-training --quick`, seed 0) we measured about 30% exact match
+#   for post-norm with warm-up and 0% without. In post-norm every LayerNorm sits on the residual
+#   path, and large early updates derail it (Xiong et al. 2020); warm-up keeps the first updates
+#   small.
 #
 # <!-- hands-on: 3.3.3 -->
 # **Try this.** Rerun with `training_recipe.run(steps=200, lr=1e-3, variants=("deep post-norm,

@@ -112,3 +112,15 @@ def test_real_checker_diagnoses_become_the_guide_misconceptions():
     skip = {"correct", "not_attempted", *GENERIC}
     expected = [k for k in DIAGNOSES if k not in skip]
     assert expected and [m.id for m in pages.misconceptions()] == expected
+
+
+def test_topic_34_plans_lesson_05_with_the_rest_outside_the_session():
+    plan = next(p for p in pages.plans() if p.topic.id == "3.4")
+    low, high = duration_minutes(plan.topic)
+    pretrained = [s for s in plan.segments if "05_pretrained" in s.how]
+    assert pretrained and {s.when for s in pretrained} == {"class", "homework"}
+    assert low <= plan.minutes <= high
+    assert plan.outside_minutes == sum(s.minutes for s in plan.segments if s.when != "class") > 0
+    guide = pages.instructor_guide(LESSONS)
+    assert f"plus {plan.outside_minutes} min of homework or optional work" in guide
+    assert "| Activity (homework) | A pretrained encoder's embeddings and heads |" in guide

@@ -35,6 +35,8 @@ EXTRA_LESSONS = {
     "assignment": "The written assignment: explain a component, compare RNNs and Transformers.",
 }
 KIND_LABEL = {"lecture": "Lecture", "discussion": "Discussion", "activity": "Activity"}
+# When a segment happens: in the session (counted against the syllabus' duration), or outside it.
+WHEN_LABEL = {"class": "", "homework": "homework", "optional": "optional"}
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,7 @@ class Segment:
     title: str
     how: str
     objectives: tuple[str, ...]
+    when: str = "class"  # "class" (in the session), "homework" or "optional" (outside it)
 
 
 @dataclass(frozen=True)
@@ -59,12 +62,20 @@ class TopicPlan:
 
     @property
     def minutes(self) -> int:
-        return sum(s.minutes for s in self.segments)
+        """Minutes in the session: what must fit the syllabus' duration."""
+        return sum(s.minutes for s in self.segments if s.when == "class")
+
+    @property
+    def outside_minutes(self) -> int:
+        """Minutes planned outside the session (homework and optional segments)."""
+        return sum(s.minutes for s in self.segments if s.when != "class")
 
     def minutes_by_kind(self) -> dict[str, int]:
+        """In-session minutes per kind of segment."""
         out = {kind: 0 for kind in KIND_LABEL}
         for s in self.segments:
-            out[s.kind] += s.minutes
+            if s.when == "class":
+                out[s.kind] += s.minutes
         return out
 
 
@@ -82,9 +93,14 @@ def plans() -> tuple[TopicPlan, ...]:
                     f"plan.yaml: segment kind: expected one of {', '.join(KIND_LABEL)}, "
                     f"got {s['kind']!r} in topic {topic.id}"
                 )
-            segments.append(
-                Segment(s["kind"], int(s["minutes"]), s["title"], s["how"], tuple(s["objectives"]))
-            )
+            when = s.get("when", "class")
+            if when not in WHEN_LABEL:
+                raise ValueError(
+                    f"plan.yaml: segment when: expected one of {', '.join(WHEN_LABEL)}, "
+                    f"got {when!r} in topic {topic.id}"
+                )
+            fields = (s["kind"], int(s["minutes"]), s["title"], s["how"], tuple(s["objectives"]))
+            segments.append(Segment(*fields, when))
         out.append(TopicPlan(topic, entry["lesson"], tuple(segments), tuple(entry["notes"])))
     return tuple(out)
 
@@ -218,17 +234,23 @@ def instructor_guide(lessons: Sequence[Lesson], assignment: Any | None = None) -
     for plan in plans():
         t = plan.topic
         out += [f"## Topic {t.id}: {t.title}", ""]
+        outside = (
+            f" in the session, plus {_minutes(plan.outside_minutes)} of homework or optional "
+            "work (marked below)"
+            if plan.outside_minutes
+            else ""
+        )
         out += [
-            f"Syllabus duration: {t.duration}; this plan: {_minutes(plan.minutes)}. "
+            f"Syllabus duration: {t.duration}; this plan: {_minutes(plan.minutes)}{outside}. "
             f"Teach from {_lesson_link(plan.lesson, lessons)}.",
             "",
             "| Minutes | Kind | Segment | How | Objectives |",
             "| ---: | --- | --- | --- | --- |",
         ]
         for s in plan.segments:
+            kind = KIND_LABEL[s.kind] + (f" ({WHEN_LABEL[s.when]})" if s.when != "class" else "")
             out.append(
-                f"| {s.minutes} | {KIND_LABEL[s.kind]} | {s.title} | {s.how} | "
-                f"{', '.join(s.objectives)} |"
+                f"| {s.minutes} | {kind} | {s.title} | {s.how} | {', '.join(s.objectives)} |"
             )
         out += ["", "Learning objectives:", ""]
         out += [f"- **{o.id}** {o.text}" for o in t.objectives]

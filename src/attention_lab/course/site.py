@@ -61,6 +61,12 @@ CSS = """\
 }
 .al-objectives { background: var(--pst-color-surface, #eef4fb); }
 .al-hands-on { background: #fff4e0; color: #5a3b00; }
+/* Code cells wrap long lines inside the content column (a 1280-pixel window leaves room for
+   about 78 characters of code): nothing is cut off behind a horizontal scroll bar. */
+div.cell_input pre { white-space: pre-wrap; overflow-wrap: anywhere; }
+/* Matrices shown as labelled tables (attention_lab.viz.tables.matrix_table). */
+table.labelled-matrix { margin: 0.2em 0 0.8em 0; font-variant-numeric: tabular-nums; }
+table.labelled-matrix th, table.labelled-matrix td { padding: 0.1em 0.6em; }
 """
 
 

@@ -25,6 +25,10 @@ EXPERIMENTS: dict[str, tuple[str, str]] = {
         "attention_lab.experiments.long_range",
         "3.1 accuracy vs dependency distance: vanilla RNN, LSTM, Transformer",
     ),
+    "rnn-attention": (
+        "attention_lab.experiments.rnn_attention",
+        "3.1 RNN encoder-decoder vs + additive attention vs Transformer: exact match by input length",
+    ),
     "attention-scaling": (
         "attention_lab.experiments.scaling",
         "3.2 why divide by sqrt(d_k): variance, entropy, gradients, training",
@@ -36,6 +40,10 @@ EXPERIMENTS: dict[str, tuple[str, str]] = {
     "translation": (
         "attention_lab.experiments.translation",
         "3.3 encoder-decoder learns number words <-> digits",
+    ),
+    "translator-training": (
+        "attention_lab.experiments.training_recipe",
+        "3.3 label smoothing and warm-up (deep post-norm vs pre-norm) measured on the translator",
     ),
     "positional-ablation": (
         "attention_lab.experiments.positional_ablation",

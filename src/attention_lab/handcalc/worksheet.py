@@ -1,7 +1,8 @@
 """The worked solution as Markdown, and a printable worksheet (problem, blank tables, answer key).
 
 The worksheet is one self-contained HTML file (no scripts, no web fonts) that prints on A4 or
-Letter: page 1 holds the problem and blank tables, the answer key starts on a new page.
+Letter: page 1 holds the problem, the empty step-by-step diagram and blank tables; the answer key,
+with the same diagram filled in, starts on a new page.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import html
 import numpy as np
 
 from attention_lab.handcalc.problem import HandCalcProblem, round_half_up
+from attention_lab.viz.attention_steps import draw_attention_steps
 
 
 def _num(x: float, decimals: int = 2, whole: bool | None = None) -> str:
@@ -86,6 +88,7 @@ caption { caption-side: top; font-weight: bold; text-align: left; padding-bottom
 td.blank { height: 1.8em; }
 .answer-key { break-before: page; page-break-before: always; }
 .note { font-size: 0.9em; color: #333; }
+.diagram img { width: 100%; break-inside: avoid; }
 @media print { body { margin: 0; } }
 """
 
@@ -162,6 +165,9 @@ def worksheet_html(p: HandCalcProblem) -> str:
         for cap, _, rows, cols, corner, attr, d in steps
     )
     title = f"Self-attention by hand: worksheet (seed {p.seed})"
+    empty, filled = (
+        draw_attention_steps(p, blank=blank).img_html() for blank in (True, False)
+    )  # the same diagram twice: to fill in, and filled in
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
 <style>{_CSS}</style></head><body>
@@ -174,6 +180,8 @@ Compute Attention(Q, K, V) = softmax(Q K<sup>T</sup> / &radic;d<sub>k</sub>) V
 Round the softmax weights and the output to {dec} decimals.</p>
 <h2>Given</h2>
 {given}
+<h2>The steps</h2>
+<div class="diagram">{empty}</div>
 <h2>Your calculation</h2>
 {blanks}
 {_exp_table(p)}
@@ -184,6 +192,7 @@ Q=..., scores=..., weights=..., output=...)</code>
 </section>
 <section class="answer-key">
 <h1>Answer key (seed {p.seed})</h1>
+<div class="diagram">{filled}</div>
 {answers}
 <p class="note">Rounded weights need not add up to exactly 1; the output uses the rounded
 weights. Hand answers within rounding of these are correct.</p>

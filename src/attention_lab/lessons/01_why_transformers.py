@@ -33,6 +33,7 @@
 # attention-lab run rnn-gradients --quick --plot gradients.png
 # attention-lab run sequential-vs-parallel --quick --plot timing.png
 # attention-lab run long-range --quick --plot long_range.png
+# attention-lab run rnn-attention --quick --plot bottleneck.png
 # ```
 
 # %%
@@ -41,10 +42,12 @@ import torch
 from torch import nn
 
 from attention_lab import TanhRNN
-from attention_lab.experiments import long_range, rnn_gradients, sequential
+from attention_lab.experiments import long_range, rnn_attention, rnn_gradients, sequential
+from attention_lab.measurements import recorded_gpu_rnn_vs_attention
 from attention_lab.nn.multihead import use_readable_attention
 from attention_lab.tasks import agreement_task, decode_agreement
 from attention_lab.viz import draw_gradient_flow, draw_rnn_unrolled
+from attention_lab.viz.processing import draw_rnn_vs_transformer, plot_cpu_and_gpu
 
 torch.manual_seed(0)
 torch.set_num_threads(1)
@@ -188,9 +191,12 @@ print(
 #   times over 100 steps here), but less than $1.5^{100}$: saturation holds it back.
 # - **The LSTM is no magic at initialisation.** Its cell state is updated additively,
 #   $c_t = f_t \odot c_{t-1} + i_t \odot g_t$, so the gradient along it shrinks by the forget
-#   gate $f_t$ per step. With the usual forget-gate bias of 1 ($f \approx 0.73$) it still
-#   vanishes; with a bias of 3 ($f \approx 0.95$) it survives 100 steps. The LSTM's advantage is
-#   that the network can *learn* to hold the gate open; it does not get it for free.
+#   gate $f_t$ per step. PyTorch initialises the forget-gate bias at 0 ($f \approx 0.5$); a bias
+#   of 1 ($f \approx 0.73$) is a common recommendation (Jozefowicz et al. 2015), and with it the
+#   gradient still vanishes, by about $0.73^{100} \approx 10^{-14}$ over 100 steps. With a bias of
+#   3 ($f \approx 0.95$) it decays about 100 times ($0.95^{100} \approx 0.6\%$ remains), not
+#   $10^{14}$ times: weak enough to learn from. The LSTM's advantage is that the network can
+#   *learn* to hold the gate open; it does not get it for free.
 # - **Attention does not decay at all**: every input is one step from the output.
 # - **Clipping.** Without clipping, a gradient spike turns into a huge parameter step and the loss
 #   jumps far above chance; rescaling the gradient to norm 1 before each step keeps the same run
@@ -264,8 +270,26 @@ print(
 #
 # On a GPU the picture is expected to turn around: each of the RNN's $T$ steps is a tiny kernel
 # that leaves the chip almost idle, while attention's matrix products can fill it. This page runs
-# on a CPU and cannot show that; `benchmarks/rnn_vs_attention_gpu.py` runs the same measurement on
-# a GPU, so you can test the prediction (`benchmarks/RESULTS.md` records the runs made so far):
+# on a CPU and cannot show that itself, but a recorded GPU measurement can. The right panel below
+# comes from one NVIDIA H100 (2026-11-27, torch 2.11.0+cu130, torch's own `nn.LSTM`,
+# `nn.TransformerEncoderLayer` and a Python loop over `nn.RNNCell`; batch 16, width 256, fp32,
+# forward + backward, CUDA-event medians; the data and its method ship with the package in
+# `attention_lab/measurements/`). Its sizes are not the CPU run's (batch 8, width 64), so compare
+# the *shapes* of the curves, not the milliseconds.
+
+# %%
+gpu = recorded_gpu_rnn_vs_attention()
+for T, lstm, encoder, loop in zip(gpu.lengths, gpu.lstm_ms, gpu.encoder_ms, gpu.loop_rnn_ms):
+    loop_text = f"{loop / encoder:5.1f}x" if loop is not None else "  (not run)"
+    print(f"T = {T:4}: LSTM / encoder layer {lstm / encoder:4.1f}x, loop RNN / encoder {loop_text}")
+plot_cpu_and_gpu(timing, gpu)
+
+# %% [markdown]
+# On the GPU the fused LSTM is slower than the encoder layer at every recorded length, and the
+# gap grows from $T = 64$ to $T = 1024$; at 4096 it narrows again as attention's $T^2$ work starts
+# to show. The Python-loop RNN, which makes the sequential dependency explicit, is slower still.
+# To measure it yourself on a GPU
+# (`benchmarks/RESULTS.md` records the runs made so far):
 #
 # ```
 # python benchmarks/rnn_vs_attention_gpu.py --json gpu.json --plot gpu.png
@@ -273,6 +297,16 @@ print(
 #
 # This is the argument of the paper (section 4): during training the whole sequence is processed
 # in one parallel step per layer, which is what made training on long texts practical.
+#
+# ### The two ways of processing a sequence, side by side
+#
+# The picture of this section, drawn with the numbers measured above: on the left, $T$ steps in a
+# chain vs all pairs in one step, and the path from the first token to the last ($T - 1$ steps
+# vs 1); on the right, the sequential steps per layer that the timing experiment counted, and how
+# much of the gradient survives 100 positions (from the gradient experiment).
+
+# %%
+draw_rnn_vs_transformer(timing, grads, steps=6)
 
 # %% [markdown]
 # <!-- hands-on: 3.1.3 -->
@@ -419,6 +453,80 @@ print(
 )
 
 # %% [markdown]
+# <!-- serves: 3.1.1 3.1.5 -->
+# ## Before attention replaced recurrence, it was added to it
+#
+# The first neural translators were **RNN encoder-decoders** (Sutskever, Vinyals and Le 2014; Cho
+# et al. 2014): one RNN reads the source sentence, and its *last hidden state*, one fixed-size
+# vector, is all the decoder gets. However long the sentence, everything must pass through that
+# vector: the same bottleneck as in the agreement task, now for a whole sentence.
+# Bahdanau, Cho and Bengio (2014) kept the RNNs and added **attention**: at every output step the
+# decoder scores every encoder state, $e_j = v^\top \tanh(W_s s + W_h h_j)$ (*additive*
+# attention), turns the scores into weights with a softmax, and reads their weighted average.
+# Three years later the Transformer kept the attention and dropped the recurrence.
+#
+# `rnn_attention` measures the three on the number translator of lesson 3.3 (number words to
+# digits), with the same budget for all: the same training numbers in the same order, steps,
+# batch, optimizer and seed; held-out exact match, grouped by the length of the source in words
+# (300 steps each, as `attention-lab run rnn-attention --quick`; about a minute of CPU in all).
+
+# %%
+bridge = rnn_attention.run(quick=True, seed=0, progress=False)
+print("source length (words):", bridge.source_lengths, " held-out numbers:", bridge.test_counts)
+for name, values in bridge.exact_match.items():
+    cells = "  ".join(f"{v:4.0%}" for v in values)
+    print(f"{rnn_attention.LABELS[name]:26} {cells}   overall {bridge.overall[name]:.1%}")
+bridge.plot()
+
+# %% [markdown]
+# Read the left panel first: in this run the plain encoder-decoder gets barely more than half of
+# the held-out numbers right and does worse on the longer inputs than on the short ones, while
+# the same RNNs with
+# attention, trained exactly as long, translate almost all of them, as the Transformer does.
+# (With fewer steps, try `steps=200`, the gap is wider still and the Transformer learns
+# fastest.) The right panel is the
+# alignment the attention model learned on its own (Bahdanau et al.'s Figure 3 shows the same
+# kind of picture for English-French): each digit looks at the words that say it. The fixed-size
+# bottleneck is a measurement here, and attention removes it. What attention added to an RNN did
+# not remove is the recurrence: the encoder and the decoder still take one step per token.
+#
+# <!-- hands-on: 3.1.5 -->
+# **Try this.** Run `rnn_attention.run(steps=200, hidden_size=128, progress=False)`. Does a
+# wider hidden state (a bigger bottleneck) close the gap of the plain encoder-decoder? Predict
+# first, then look at the longest inputs.
+
+# %% [markdown]
+# <!-- serves: 3.1.1 3.1.2 3.1.5 -->
+# ## Key papers, in our words
+#
+# Each paper below is summarised in our own words and tied to the experiment on this page that
+# reproduces its point.
+#
+# - **Bengio, Simard and Frasconi (1994), "Learning long-term dependencies with gradient descent
+#   is difficult".** A recurrent network that stores information robustly must have contracting
+#   dynamics, and with contracting dynamics the gradient from a distant step shrinks
+#   exponentially, so the longer the dependency, the less gradient descent can learn it. *On this
+#   page:* the gradient-norm curves for $\sigma_{max} < 1$, and the vanilla RNN at chance at
+#   $L = 30$ in the agreement task.
+# - **Hochreiter and Schmidhuber (1997), "Long short-term memory".** A memory cell updated by
+#   addition, with multiplicative gates that decide what to write, keep and read, gives the
+#   error signal a path that need not decay (the "constant error carousel"). *On this page:* the
+#   LSTM's gradient depends on its forget gate, and it does not solve long distances for free.
+# - **Pascanu, Mikolov and Bengio (2013), "On the difficulty of training recurrent neural
+#   networks".** The gradient $d$ steps back is bounded by $\sigma_{max}(W_{hh})^d$: below 1 it
+#   vanishes, above 1 it can explode; clipping the gradient norm handles explosions, not
+#   vanishing. *On this page:* the gradient experiment with $W_{hh} = \rho Q$ and the clipping
+#   runs.
+# - **Bahdanau, Cho and Bengio (2014), "Neural machine translation by jointly learning to align
+#   and translate".** Encoding a whole sentence into one fixed-length vector hurts on long
+#   sentences; letting the decoder attend over all encoder states fixes it and learns an
+#   alignment as a by-product. *On this page:* the bottleneck experiment just above.
+# - **Vaswani et al. (2017), "Attention is all you need".** Attention alone, without recurrence,
+#   gives one sequential step per layer and a path of length one between any two positions
+#   (Table 1), and trains faster on parallel hardware. *On this page:* the step counts, the flat
+#   attention gradient curve, the Transformer on the agreement task, and the recorded GPU times.
+
+# %% [markdown]
 # ## Key takeaways
 #
 # - An RNN reads one position per step and carries everything in one hidden state: $T$
@@ -434,6 +542,9 @@ print(
 # - Attention connects every position to every other in one step: the gradient does not decay
 #   with distance, and a small Transformer solved agreement at every distance we tried, by
 #   attending from the verb straight to its subject.
+# - Attention was first added to RNN encoder-decoders (Bahdanau et al. 2014) to remove the
+#   fixed-size bottleneck between encoder and decoder; measured here, it closes the gap on longer
+#   inputs. The Transformer then removed the recurrence too.
 #
 # **Further reading:** Hochreiter (1991) and Bengio, Simard and Frasconi (1994) on vanishing
 # gradients; Pascanu, Mikolov and Bengio (2013), *On the difficulty of training recurrent neural

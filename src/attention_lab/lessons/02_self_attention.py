@@ -32,12 +32,21 @@
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
+from IPython.display import HTML, Markdown, display
 
-from attention_lab import MultiHeadAttention, scaled_dot_product_attention
+from attention_lab import (
+    MultiHeadAttention,
+    scaled_dot_product_attention,
+    sinusoidal_positional_encoding,
+)
 from attention_lab.exercises.heatmap_reading import HeatmapReading
 from attention_lab.experiments import multihead_roles, scaling
 from attention_lab.handcalc import check_handcalc, generate_handcalc, solution_markdown
+from attention_lab.tracing import word_vector
 from attention_lab.viz import interactive_attention, plot_attention, show
+from attention_lab.viz.attention_steps import attention_stepper_html, draw_attention_steps
+from attention_lab.viz.multihead_diagram import draw_multihead, multihead_parts
+from attention_lab.viz.tables import matrix_table
 
 torch.manual_seed(0)
 torch.set_num_threads(1)
@@ -105,9 +114,19 @@ print(
 
 # %%
 problem = generate_handcalc(seed=7)
-print("tokens:", problem.tokens)
-print("X =\n", problem.X)
-print("W_q =\n", problem.W_q, "\nW_k =\n", problem.W_k, "\nW_v =\n", problem.W_v)
+tokens = list(problem.tokens)
+features = [f"x{j + 1}" for j in range(problem.d_model)]  # the columns of X
+dk = [f"d{j + 1}" for j in range(problem.d_k)]  # the columns of Q, K, V
+display(matrix_table(problem.X, tokens, features, caption="X (one row per token)"))
+for name in ("W_q", "W_k", "W_v"):
+    display(matrix_table(getattr(problem, name), features, dk, caption=name))
+
+# %% [markdown]
+# The steps you will take, drawn on this problem's own numbers: only $X$ is filled in. (The
+# worksheet has this empty diagram on its first page and the filled one in the answer key.)
+
+# %%
+draw_attention_steps(problem, blank=True)
 
 # %% [markdown]
 # Work out $Q$, $K$, $V$, the scores, the scaled scores, the softmax weights (2 decimals) and the
@@ -135,9 +154,26 @@ print(check_handcalc(7, output=problem.weights @ problem.K).message)
 # The full worked solution:
 
 # %%
-from IPython.display import Markdown
-
 Markdown(solution_markdown(problem))
+
+# %% [markdown]
+# <!-- serves: 3.2.1 3.2.3 -->
+# ### The same calculation, drawn
+#
+# Every table of the solution in one picture, with the arrows between the steps. The shaded rows
+# follow one query, "sun", through every step: its row of $X$ becomes its query, which is
+# compared with every key (so all of $K$ is framed), scaled, turned into weights, and used to
+# average all of $V$.
+
+# %%
+draw_attention_steps(problem, query=1)
+
+# %% [markdown]
+# Step through it yourself: **Next** reveals one step at a time, and the buttons choose which
+# query's path is highlighted (the sentence above the tables gives that query's numbers).
+
+# %%
+HTML(attention_stepper_html(problem))
 
 # %% [markdown]
 # <!-- serves: 3.2.4 -->
@@ -171,8 +207,12 @@ plt.show()
 # <!-- serves: 3.2.5 -->
 # ## Multi-head attention
 #
-# One softmax gives one weighted average per token: a head can look in one place at a time. Multi-head
-# attention runs $H$ heads in parallel, each in its own $d_k = d_{model}/H$ dimensional subspace,
+# One head *can* spread its weight over several tokens, but it returns a single weighted average
+# of their values: whatever it gathers from different places is blended into one vector, with one
+# set of weights. The paper puts it this way: "with a single attention head, averaging inhibits
+# this" (Vaswani et al. 2017, section 3.2.2), *this* being attending to information from
+# different representation subspaces at different positions. Multi-head attention runs $H$ heads
+# in parallel, each in its own $d_k = d_{model}/H$ dimensional subspace with its own weights,
 # concatenates their outputs and mixes them with $W_o$:
 #
 # $$\mathrm{MultiHead}(X) = \mathrm{Concat}(\mathrm{head}_1, \dots, \mathrm{head}_H)\, W_o,
@@ -186,6 +226,21 @@ mha = MultiHeadAttention(d_model=16, num_heads=4)
 x = torch.randn(2, 5, 16)
 by_hand, _ = multihead_roles.multihead_by_hand(mha, x)
 print("concat + W_o by hand == library:", torch.allclose(by_hand, mha(x, x, x), atol=1e-6))
+
+# %% [markdown]
+# The same, drawn from a real `MultiHeadAttention` ($d_{model} = 8$, 2 heads, so $d_k = 4$) on a
+# real sentence ("the cat sat on the mat", each word a fixed random embedding plus its
+# positional encoding). Follow the shapes: the $6 \times 8$ input, two heads that each compute
+# their own $6 \times 6$ weights from their own 4 columns of $W_q$, $W_k$, $W_v$, two
+# $6 \times 4$ outputs, side by side a $6 \times 8$ concatenation, and $W_o$ mixing it back to
+# $6 \times 8$. The weights are untrained, so read the *structure*, not the patterns.
+
+# %%
+sentence = "the cat sat on the mat".split()
+torch.manual_seed(0)
+x_sentence = torch.stack([word_vector(w, 8) for w in sentence]) * 8**0.5  # (T, D)
+x_sentence = x_sentence + sinusoidal_positional_encoding(len(sentence), 8)
+draw_multihead(multihead_parts(MultiHeadAttention(8, 2), x_sentence, sentence))
 
 # %% [markdown]
 # <!-- serves: 3.2.5 3.2.6 -->
@@ -227,7 +282,12 @@ for h, role in enumerate(heads.roles):
 # ## Visualising attention weights
 #
 # A heatmap of the weights has one row per query token and one column per key token; a bright cell
-# $(i, j)$ means token $j$'s value contributes most to token $i$'s output. The static version:
+# $(i, j)$ means that token $i$'s output takes the largest share of its weighted average from
+# $v_j$. That is a statement about *weights*, not about *contributions*: a large weight on a value
+# vector with a small norm adds little, and after the head come $W_o$, the residual connection
+# and further layers, which can change what reaches the model's decision. Attention weights show
+# where a head reads from, not why the model decides what it decides (Jain and Wallace 2019,
+# "Attention is not Explanation"; Wiegreffe and Pinter 2019 for the debate). The static version:
 
 # %%
 tokens = heads.example_tokens
@@ -278,7 +338,9 @@ print(q_row.check(my_token))
 #   weights times $V$.
 # - Without $1/\sqrt{d_k}$, dot products grow like $\sqrt{d_k}$ in size, the softmax saturates and
 #   gradients vanish; we measured all three.
-# - Multi-head attention lets different heads attend to different places at once; in our trained
+# - Multi-head attention gives each head its own weighted average, so different heads can gather
+#   from different places without blending them into one average; in our trained
 #   model some heads track the previous token and one the matching letter, and removing the
 #   matching-letter head takes that question back to the one-head model's level.
-# - Heatmaps show where each token looks: read them row by row.
+# - Heatmaps show where each token reads from: read them row by row, and remember that a weight
+#   is a share of an average, not a measure of importance.

@@ -25,20 +25,29 @@ class NotebookFigure(Figure):
 
 
 class DescribedFigure(NotebookFigure):
-    """A ``NotebookFigure`` that carries a text description (``alt_text``) of what it shows.
+    """A ``NotebookFigure`` that carries ``alt_text``: what it shows, in words, computed from the
+    same data it draws. A notebook shows it as an ``<img>`` with that alt text (the course site
+    keeps it), and ``print(fig.alt_text)`` reads it out."""
 
-    A notebook shows it as an HTML ``<img>`` with that ``alt`` text, so a screen reader (and a
-    text-only export) says what the figure shows; ``savefig`` to PNG stores it in the file's
-    ``Description`` field. Set ``fig.alt_text`` after drawing, computed from the same data.
-    """
+    alt_text: str = ""
 
-    alt_text = ""
+    def png_bytes(self) -> bytes:
+        return self._repr_png_()
 
-    def _repr_html_(self) -> str:
-        data = base64.b64encode(self._repr_png_()).decode("ascii")
-        return f'<img src="data:image/png;base64,{data}" alt="{html.escape(self.alt_text)}"/>'
+    def data_uri(self) -> str:
+        """The figure as a ``data:image/png;base64,...`` URI (for self-contained HTML pages)."""
+        return "data:image/png;base64," + base64.b64encode(self.png_bytes()).decode("ascii")
+
+    def img_html(self) -> str:
+        """``<img>`` with the PNG inline and the alt text; it needs nothing else to display."""
+        alt = html.escape(self.alt_text, quote=True)
+        return f'<img src="{self.data_uri()}" alt="{alt}" style="max-width:100%">'
+
+    def _repr_mimebundle_(self, include=None, exclude=None) -> dict[str, str]:
+        return {"text/html": self.img_html(), "text/plain": self.alt_text}
 
     def savefig(self, fname, *args, **kwargs):  # type: ignore[override]
+        """As ``Figure.savefig``; a PNG also stores ``alt_text`` in its ``Description`` field."""
         if self.alt_text and str(fname).lower().endswith(".png") and "metadata" not in kwargs:
             kwargs["metadata"] = {"Description": self.alt_text}
         return super().savefig(fname, *args, **kwargs)

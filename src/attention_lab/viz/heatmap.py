@@ -1,8 +1,9 @@
 """Attention weights as heatmaps: row = query token, column = key token, colour = weight.
 
-Reading one: row i shows where query token i looks; a bright cell (i, j) means token j's value
-contributes most to token i's output (Vaswani et al. 2017, section 3.2; Clark et al. 2019, "What
-Does BERT Look At?", for reading heads this way).
+Reading one: row i shows where query token i looks; a bright cell (i, j) means token i's output
+takes the largest share of its weighted average from v_j (Vaswani et al. 2017, section 3.2; Clark
+et al. 2019, "What Does BERT Look At?", for reading heads this way). A weight is not a
+contribution: value norms, W_o and the residual path matter too (Jain and Wallace 2019).
 
 Shape legend: L layers, H heads, T_q query tokens, T_k key tokens.
 
@@ -22,18 +23,13 @@ from typing import Any
 
 import numpy as np
 
+from attention_lab.viz.tables import to_float64
+
 PLOTLYJS_ENV = "ATTENTION_LAB_PLOTLYJS"
 
 
 def _as_array(weights: Any, dims: tuple[int, ...]) -> np.ndarray:
-    if hasattr(weights, "detach"):  # a torch tensor
-        weights = weights.detach().float().cpu().numpy()
-    try:
-        array = np.asarray(weights, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise TypeError(
-            f"weights: expected a tensor or array of numbers, got {type(weights).__name__}"
-        ) from None
+    array = to_float64("weights", weights)
     if array.ndim not in dims:
         shapes = " or ".join(
             {2: "(T_q, T_k)", 3: "(H, T_q, T_k)", 4: "(L, H, T_q, T_k)"}[d] for d in dims

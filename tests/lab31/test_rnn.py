@@ -1,12 +1,37 @@
 """The hand-written RNN and the step-by-step LSTM against torch's fused modules."""
 
+import copy
+
 import pytest
 import torch
-from torch import nn
+from torch import Tensor, nn
 
 from attention_lab import StepwiseLSTM, TanhRNN, rnn_step, scale_to_spectral_norm
+from attention_lab.numerics import assert_float32_as_accurate, rounding_bound
 
-FP32 = {"atol": 1e-5, "rtol": 1.3e-6}
+# Sum of |terms| of one pre-activation: input_size * |x| * |w| + hidden_size * |h| * |w| + biases
+# < 5 * 6 * 1 + 7 * 10 * 1 + 2 * 1 < 100 (inputs N(0, 1) draws below 6, weights below 1, states
+# h, c and gates below 1 except the LSTM's c, below 10 steps). An error in h reaches the next step
+# through W_hh (entries below 1/sqrt(7)) and tanh/sigmoid (slope <= 1), so it is not amplified by
+# more than a factor 10 over these sequences: magnitude 1e3.
+MAGNITUDE = 1e3
+
+
+def _assert_same_as_torch(
+    ours: dict[torch.dtype, Tensor], theirs: dict[torch.dtype, Tensor], terms: int, what: str
+) -> None:
+    """float64 within the rounding bound of ``terms`` accumulated terms; float32 as accurate as
+    torch's own float32 run, both measured against torch in float64 (docs/numerics.md rule 2)."""
+    torch.testing.assert_close(
+        ours[torch.float64],
+        theirs[torch.float64],
+        atol=rounding_bound(terms, torch.float64, MAGNITUDE),
+        rtol=0,
+        msg=lambda m: f"{what}, float64: {m}",
+    )
+    assert_float32_as_accurate(
+        ours[torch.float32], theirs[torch.float32], theirs[torch.float64], what
+    )
 
 
 def _pair(input_size=5, hidden_size=7, bias=True, dtype=torch.float32):
@@ -18,13 +43,20 @@ def _pair(input_size=5, hidden_size=7, bias=True, dtype=torch.float32):
 @pytest.mark.parametrize("bias", [True, False])
 @pytest.mark.parametrize("with_h0", [False, True])
 def test_tanh_rnn_equals_nn_rnn(bias, with_h0):
-    ref, ours = _pair(bias=bias)
-    x = torch.randn(3, 11, 5)
-    h0 = torch.randn(3, 7) if with_h0 else None
-    out_ref, h_ref = ref(x, None if h0 is None else h0.unsqueeze(0))
-    out, h_T = ours(x, h0)
-    torch.testing.assert_close(out, out_ref, **FP32)
-    torch.testing.assert_close(h_T, h_ref[0], **FP32)
+    ref32, _ = _pair(bias=bias)
+    x32 = torch.randn(3, 11, 5)
+    h0_32 = torch.randn(3, 7) if with_h0 else None
+    outs, hs, outs_ref, hs_ref = {}, {}, {}, {}
+    for dtype in (torch.float32, torch.float64):  # the same weights and inputs in both dtypes
+        ref = copy.deepcopy(ref32).to(dtype)
+        x = x32.to(dtype)
+        h0 = None if h0_32 is None else h0_32.to(dtype)
+        out_ref, h_ref = ref(x, None if h0 is None else h0.unsqueeze(0))
+        outs[dtype], hs[dtype] = TanhRNN.from_torch(ref)(x, h0)
+        outs_ref[dtype], hs_ref[dtype] = out_ref, h_ref[0]
+    # n: 11 steps, each a sum of 5 input + 7 hidden terms + 2 biases: 11 * 14 = 154
+    _assert_same_as_torch(outs, outs_ref, 11 * 14, "outputs")
+    _assert_same_as_torch(hs, hs_ref, 11 * 14, "final state")
 
 
 def test_tanh_rnn_gradients_equal_nn_rnn_float64():
@@ -62,13 +94,19 @@ def test_rnn_step_is_one_step_of_the_module():
 
 def test_stepwise_lstm_equals_nn_lstm():
     torch.manual_seed(0)
-    ours = StepwiseLSTM(5, 7, forget_bias=1.0)
-    ref = ours.to_torch()
-    x = torch.randn(3, 10, 5)
-    out, h_T = ours(x)
-    out_ref, (h_ref, _) = ref(x)
-    torch.testing.assert_close(out, out_ref, **FP32)
-    torch.testing.assert_close(h_T, h_ref[0], **FP32)
+    ours32 = StepwiseLSTM(5, 7, forget_bias=1.0)
+    x32 = torch.randn(3, 10, 5)
+    outs, hs, outs_ref, hs_ref = {}, {}, {}, {}
+    for dtype in (torch.float32, torch.float64):  # the same weights and inputs in both dtypes
+        ours = copy.deepcopy(ours32).to(dtype)
+        x = x32.to(dtype)
+        outs[dtype], hs[dtype] = ours(x)
+        out_ref, (h_ref, _) = ours.to_torch().to(dtype)(x)
+        outs_ref[dtype], hs_ref[dtype] = out_ref, h_ref[0]
+    # n: 10 steps, each a sum of 5 input + 7 hidden terms + 2 biases, then c_t = f c + i g adds
+    # 2 more: 10 * 16 = 160
+    _assert_same_as_torch(outs, outs_ref, 10 * 16, "outputs")
+    _assert_same_as_torch(hs, hs_ref, 10 * 16, "final state")
 
 
 def test_forget_bias_goes_to_the_forget_gate_only():

@@ -13,9 +13,17 @@ from attention_lab import MultiHeadAttention, causal_mask, without_heads
 from attention_lab.experiments import get_experiment
 from attention_lab.experiments.multihead_roles import multihead_by_hand, pattern_scores
 from attention_lab.experiments.scaling import ScaleSwitchAttention, measure_softmax
+from attention_lab.numerics import rounding_bound
 from attention_lab.tasks.patterns import PatternTask
 
 torch.set_num_threads(1)
+
+# The comparisons below run in float64 (docs/numerics.md rule 2), where a real bug (a weight off by
+# 1e-6, a missing 1/sqrt(d_k)) moves results far past the rounding bound. Sum of |terms|: inputs
+# N(0, 1) draws below 6, weights below 2, so q, k, v entries below 16 * 6 * 2 < 200, scores below
+# 16 * 200 * 200 < 1e6 (softmax passes an error on with a factor below 2, and its weights are at
+# most 1, so later sums stay smaller): magnitude 1e6.
+MAGNITUDE = 1e6
 
 
 @pytest.fixture(scope="module")
@@ -52,21 +60,26 @@ def test_softmax_stats_match_closed_forms_at_dk_1():
 
 
 def test_scale_switch_matches_raw_dot_products():
-    attn = ScaleSwitchAttention(8, scaled=False)
-    x = torch.randn(1, 5, 8)
+    attn = ScaleSwitchAttention(8, scaled=False).double()
+    x = torch.randn(1, 5, 8, dtype=torch.float64)
     attn(x, x, x)
     raw = torch.softmax(attn.W_q(x) @ attn.W_k(x).transpose(1, 2), dim=-1)
-    assert torch.allclose(attn.attn_weights[:, 0], raw, atol=1e-6)
+    # n: the projection (8), the score (8), softmax over T = 5 keys with exp and a division (7): 23
+    tol = rounding_bound(23, torch.float64, MAGNITUDE)
+    torch.testing.assert_close(attn.attn_weights[:, 0], raw, atol=tol, rtol=0)
 
 
 def test_multihead_by_hand_equals_library_and_torch():
     torch.manual_seed(0)
-    mha = MultiHeadAttention(16, 4)
-    x = torch.randn(2, 6, 16)
+    mha = MultiHeadAttention(16, 4).double()
+    x = torch.randn(2, 6, 16, dtype=torch.float64)
     mask = causal_mask(6)
     ours, weights = multihead_by_hand(mha, x, mask)
-    assert torch.allclose(ours, mha(x, x, x, mask), atol=1e-6)
-    assert torch.allclose(weights, mha.attn_weights, atol=1e-6)
+    # n: the projection (16), the score (d_k = 4), softmax over T = 6 keys (8), the weighted sum
+    # (6), W_o (16): 50 < 64
+    tol = rounding_bound(64, torch.float64, MAGNITUDE)
+    torch.testing.assert_close(ours, mha(x, x, x, mask), atol=tol, rtol=0)
+    torch.testing.assert_close(weights, mha.attn_weights, atol=tol, rtol=0)
     # a removed head changes exactly its d_k columns of the concatenation
     with without_heads(mha, [1]):
         ablated = mha(x, x, x, mask)
@@ -75,7 +88,10 @@ def test_multihead_by_hand_equals_library_and_torch():
     k = mha.W_k(x).view(2, 6, 4, 4).transpose(1, 2)
     v = mha.W_v(x).view(2, 6, 4, 4).transpose(1, 2)
     head1 = torch.nn.functional.scaled_dot_product_attention(q, k, v, is_causal=True)[:, 1]
-    assert torch.allclose(ours - ablated, head1 @ W_o_cols.T, atol=1e-5)
+    # three computations of 64 terms each (ours, ablated, head 1 through W_o): gamma_64 three times
+    # is at most gamma_192
+    tol = rounding_bound(3 * 64, torch.float64, MAGNITUDE)
+    torch.testing.assert_close(ours - ablated, head1 @ W_o_cols.T, atol=tol, rtol=0)
 
 
 def test_pattern_scores_on_known_heads():

@@ -18,22 +18,34 @@ from attention_lab.experiments.residual_ablation import (
     DeepTagger,
     layer_gradient_norms,
 )
+from attention_lab.numerics import rounding_bound
 from attention_lab.tasks import SequenceTask
 
-ATOL, RTOL = 1e-5, 1.3e-6
+# Both sides run in float64 (docs/numerics.md rule 2). n, the longest chain of accumulated terms in
+# one encoder block of width D, d_k = D / 4, d_ff = 2 D, T keys: the q, k projection (D), the
+# scores (D / 4), softmax (T), the weighted sum (T), W_o (D), the residual (1), LayerNorm's mean
+# and variance (2 D), W_1 (D), W_2 (2 D), the residual (1), LayerNorm (2 D): 10.25 D + 2 T + 2.
+# Sum of |terms|: inputs below 6 (the tagger's scaled embeddings below 5 sqrt(64) = 40), weights
+# below 1.5, LayerNorm outputs below 1.5 sqrt(D) + 0.5, at most 2 D terms, a factor 2 through
+# softmax and LayerNorm.
+# One block, D = 16, T = 5: n = 176 < 200; 32 * 7 * 7 * 2 < 1e4; TOL = gamma_200 * 1e4 = 2.2e-10.
+TOL = rounding_bound(200, torch.float64, 1e4)
+# The tagger, D = 64, T = 8, two blocks: 2 * 674 plus the embedding scale (1) and the output head
+# (64): n = 1413 < 1500; 128 * 40 * 13 * 2 < 1e5; gamma_1500 * 1e5 = 1.7e-8.
+TAGGER_TOL = rounding_bound(1500, torch.float64, 1e5)
 
 
 @pytest.mark.parametrize("norm_first", [False, True])
 def test_ablation_layer_with_residual_and_norm_is_the_encoder_layer(norm_first):
     torch.manual_seed(0)
-    reference = EncoderLayer(16, 4, 32, norm_first=norm_first).eval()
-    ours = AblationLayer(16, 4, 32, residual=True, norm="pre" if norm_first else "post")
+    reference = EncoderLayer(16, 4, 32, norm_first=norm_first).double().eval()
+    ours = AblationLayer(16, 4, 32, residual=True, norm="pre" if norm_first else "post").double()
     ours.load_state_dict(reference.state_dict(), strict=False)
     with torch.no_grad():
         reference.norm1.weight.uniform_(0.5, 1.5)
         ours.norm1.weight.copy_(reference.norm1.weight)
-    x = torch.randn(2, 5, 16)
-    torch.testing.assert_close(ours(x), reference(x), atol=ATOL, rtol=RTOL)
+    x = torch.randn(2, 5, 16, dtype=torch.float64)
+    torch.testing.assert_close(ours(x), reference(x), atol=TOL, rtol=0)
 
 
 def test_ablation_layer_without_residual_or_norm():
@@ -67,12 +79,12 @@ def test_gradient_vanishes_in_a_deep_stack_without_residuals_and_norm():
 
 def test_without_positional_encoding_the_encoder_is_permutation_equivariant():
     torch.manual_seed(0)
-    blind = SequenceTagger(10, 10, positional=False).eval()
+    blind = SequenceTagger(10, 10, positional=False).double().eval()
     seeing = SequenceTagger(10, 10, positional=True).eval()
     x = torch.randint(0, 10, (3, 8))
     perm = torch.randperm(8)
     with torch.no_grad():
-        torch.testing.assert_close(blind(x[:, perm]), blind(x)[:, perm], atol=ATOL, rtol=RTOL)
+        torch.testing.assert_close(blind(x[:, perm]), blind(x)[:, perm], atol=TAGGER_TOL, rtol=0)
         assert not torch.allclose(seeing(x[:, perm]), seeing(x)[:, perm], atol=1e-3)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import math
 
@@ -14,9 +15,21 @@ from typer.testing import CliRunner
 import attention_lab
 from attention_lab import EncoderLayer, sinusoidal_positional_encoding, trace
 from attention_lab.cli import app
+from attention_lab.numerics import assert_float32_as_accurate, rounding_bound
 from attention_lab.tracing import trace_sentence, word_vector
 
-ATOL, RTOL = 1e-5, 1.3e-6
+# The trace and the block run in float64 (docs/numerics.md rule 2): a bug such as a weight off by
+# 1e-6 or a missing 1/sqrt(d_k) moves the output by far more than the rounding bound. n, the longest
+# chain of accumulated terms in one block (d_model = 16, d_k = 4, d_ff = 32, T <= 6): the q, k
+# projection (16), the scores (4), softmax (6), the weighted sum (6), W_o (16), the residual (1),
+# LayerNorm's mean and variance (16 + 16), W_1 (16), W_2 (32), the residual (1), LayerNorm
+# (16 + 16): 182 < 200. Sum of |terms|: inputs below 6, weights below 1, LayerNorm outputs below
+# 1.5 sqrt(16) + 0.5 < 7, at most 32 terms, a factor 2 through softmax and LayerNorm:
+# 32 * 7 * 7 * 2 < 1e4. TOL = gamma_200 * 1e4 = 2.2e-10.
+TOL = rounding_bound(200, torch.float64, 1e4)
+# Softmax weights: the row sum over T <= 6 keys, exp and one division per weight, then the 6
+# weights added: n = 6 + 2 + 6 = 14 < 16 terms of size at most 1.
+SOFTMAX_TOL = rounding_bound(16, torch.float64, 1.0)
 WORDS = ["the", "cat", "sat", "on", "the", "mat"]
 
 
@@ -30,57 +43,59 @@ def _layer(norm_first=False, activation="relu", seed=0, d_model=16, heads=4, d_f
     return layer.eval()
 
 
-def _layer_input(words, d_model):
-    x = torch.stack([word_vector(w, d_model) for w in words]) * math.sqrt(d_model)  # (T, D)
-    return (x + sinusoidal_positional_encoding(len(words), d_model))[None]  # (1, T, D)
+def _layer_input(words, d_model, dtype=torch.float64):
+    x = torch.stack([word_vector(w, d_model) for w in words]).to(dtype) * math.sqrt(d_model)
+    return (x + sinusoidal_positional_encoding(len(words), d_model, dtype=dtype))[None]  # (1, T, D)
 
 
 @pytest.mark.parametrize("norm_first", [False, True])
 @pytest.mark.parametrize("activation", ["relu", "gelu"])
 @pytest.mark.parametrize("position", [0, 2, 5])
 def test_final_vector_equals_the_layers_own_output(norm_first, activation, position):
-    layer = _layer(norm_first, activation)
+    layer32 = _layer(norm_first, activation)
+    layer = copy.deepcopy(layer32).double()
     t = trace(layer, WORDS, position)
     expected = layer(_layer_input(WORDS, 16))[0, position]
-    torch.testing.assert_close(t.output.float(), expected, atol=ATOL, rtol=RTOL)
+    torch.testing.assert_close(t.output, expected, atol=TOL, rtol=0)
+    # the float32 trace learners see is as accurate as the block's own float32 run
+    found32 = trace(layer32, WORDS, position).output.float()
+    reference32 = layer32(_layer_input(WORDS, 16, torch.float32))[0, position]
+    assert_float32_as_accurate(found32, reference32, expected, "traced output")
 
 
 def test_final_vector_equals_torchs_encoder_layer_with_the_same_weights():
     torch.manual_seed(3)
-    reference = nn.TransformerEncoderLayer(16, 4, 32, dropout=0.0, batch_first=True).eval()
+    reference = nn.TransformerEncoderLayer(16, 4, 32, dropout=0.0, batch_first=True)
+    reference = reference.double().eval()
     layer = EncoderLayer.from_torch(reference).eval()
-    x = torch.randn(1, 5, 16)
+    x = torch.randn(1, 5, 16, dtype=torch.float64)
     t = trace(layer, x[0], 3, positional=False)
-    torch.testing.assert_close(t.output.float(), reference(x)[0, 3], atol=ATOL, rtol=RTOL)
+    torch.testing.assert_close(t.output, reference(x)[0, 3], atol=TOL, rtol=0)
 
 
 def test_intermediate_steps_match_the_modules():
-    layer = _layer()
+    layer = _layer().double()
     x = _layer_input(WORDS, 16)
     t = trace(layer, WORDS, 2)
     attn_out = layer.self_attn(x, x, x)  # also stores attn_weights (1, H, T, T)
-    torch.testing.assert_close(t.step("W_o").value.float(), attn_out[0, 2], atol=ATOL, rtol=RTOL)
+    torch.testing.assert_close(t.step("W_o").value, attn_out[0, 2], atol=TOL, rtol=0)
     weights = t.step("softmax weights").value
     torch.testing.assert_close(
-        weights.float(), layer.self_attn.attn_weights[0, :, 2], atol=ATOL, rtol=RTOL
+        weights, layer.self_attn.attn_weights[0, :, 2], atol=SOFTMAX_TOL, rtol=0
     )
     torch.testing.assert_close(
-        weights.sum(-1), torch.ones(4, dtype=torch.float64), atol=1e-6, rtol=0
+        weights.sum(-1), torch.ones(4, dtype=torch.float64), atol=SOFTMAX_TOL, rtol=0
     )
-    torch.testing.assert_close(
-        t.step("+ positional encoding").value.float(), x[0, 2], atol=ATOL, rtol=RTOL
-    )
+    torch.testing.assert_close(t.step("+ positional encoding").value, x[0, 2], atol=TOL, rtol=0)
     scores = t.step("scores").value
     torch.testing.assert_close(t.step("scaled scores").value, scores / 2.0)  # d_k = 4
-    torch.testing.assert_close(torch.softmax(scores / 2.0, -1), weights, atol=1e-6, rtol=0)
+    torch.testing.assert_close(torch.softmax(scores / 2.0, -1), weights, atol=SOFTMAX_TOL, rtol=0)
     # the concatenation is the per-head weighted sums laid side by side
     torch.testing.assert_close(
         t.step("concatenation").value, t.step("weighted sum").value.flatten()
     )
     y = layer.norm1(x + attn_out)
-    torch.testing.assert_close(
-        t.step("LayerNorm 1 (Add & Norm)").value.float(), y[0, 2], atol=ATOL, rtol=RTOL
-    )
+    torch.testing.assert_close(t.step("LayerNorm 1 (Add & Norm)").value, y[0, 2], atol=TOL, rtol=0)
     hidden = torch.relu(layer.feed_forward.W_1(y))[0, 2]
     assert f"{int((hidden == 0).sum())} of 32 ReLU units are 0" == t.step("relu").note
     assert [s.shape for s in t.steps[3:6]] == [(4, 4)] * 3  # q, k, v: (H, d_k)
@@ -97,15 +112,15 @@ def test_layer_norm_note_reports_mean_and_variance_before_and_after():
 
 
 def test_token_ids_with_an_embedding_and_a_mask():
-    layer = _layer()
+    layer = _layer().double()
     torch.manual_seed(1)
-    embedding = nn.Embedding(10, 16)
+    embedding = nn.Embedding(10, 16).double()
     ids = torch.tensor([3, 1, 4, 1, 5])
     keep = torch.tensor([True, True, True, False, False])  # the last two are padding
     t = trace(layer, ids, 1, embedding=embedding, mask=keep, labels=list("abcde"))
-    x = embedding(ids)[None] * 4.0 + sinusoidal_positional_encoding(5, 16)
+    x = embedding(ids)[None] * 4.0 + sinusoidal_positional_encoding(5, 16, dtype=torch.float64)
     expected = layer(x, keep[None, None, None, :])[0, 1]
-    torch.testing.assert_close(t.output.float(), expected, atol=ATOL, rtol=RTOL)
+    torch.testing.assert_close(t.output, expected, atol=TOL, rtol=0)
     assert t.step("softmax weights").value[:, 3:].abs().max() == 0  # padding gets no weight
     assert t.tokens == list("abcde")
 

@@ -34,7 +34,7 @@ MISCONCEPTIONS: dict[str, str] = {
     ),
     "wrong_return_type": (
         "The function returns the wrong kind of thing: check the exercise for what to return "
-        "(one tensor, or a tuple such as (output, weights) in that order)."
+        "(one tensor, or a tuple such as (output, weights) or (q, k, v), in that order)."
     ),
     "wrong_parameters": (
         "The module's parameters do not have the expected names or shapes, so the checker cannot "

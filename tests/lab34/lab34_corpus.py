@@ -18,6 +18,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from attention_lab.exercises import solutions
+
 
 @dataclass(frozen=True)
 class Entry:
@@ -26,6 +28,8 @@ class Entry:
     expected: str  # "correct" or the leading diagnosis
     textbook: bool = False  # right on the masking part, wrong only on the fully masked query
     or_else: str = ""  # another leading diagnosis some seeds give (a crash on every case)
+    named: tuple[str, ...] = ()  # other diagnoses the verdict must also name
+    not_named: tuple[str, ...] = ()  # diagnoses it must not name: their evidence is absent
 
 
 # -- scaled dot-product attention, correct in several styles ---------------------------------
@@ -690,6 +694,65 @@ class HMHAHeadsFirstReshape(HMHA):  # reshape(B, H, -1, d_k): positions and head
         return self.W_o(out.transpose(1, 2).reshape(B, T, D))
 
 
+# -- regressions: independently written implementations whose verdicts claimed too much or too
+# little (a diagnosis without its evidence, a compound mistake named by half)
+
+
+def causal_strict(T):  # tril(diagonal=-1): itself excluded; T = 1 has no future to invert
+    return torch.tril(torch.ones(T, T), diagonal=-1).bool()
+
+
+def causal_minus_inf(T):  # an additive 0/-inf float mask (.bool() of it would be inverted)
+    return torch.triu(torch.full((T, T), float("-inf")), diagonal=1)
+
+
+def causal_numpy(T):  # a NumPy array: the message names its type and shape, not its values
+    return np.tril(np.ones((T, T), dtype=bool))
+
+
+class QKVStacked(solutions.QKVProjection):  # one stacked tensor instead of the tuple (q, k, v)
+    def forward(self, x):
+        return torch.stack(super().forward(x))
+
+
+def sdpa_returns_logits(q, k, v, mask=None):  # right output, the scores returned as weights
+    logits = q @ k.transpose(-2, -1) / math.sqrt(q.size(-1))
+    return torch.softmax(logits, dim=-1) @ v, logits
+
+
+def masked_view_mask(q, k, v, mask=None):  # mask.view(B, 1, -1): a (B, 1, 1, T_k) mask moves axes
+    s = q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])
+    if mask is not None:
+        mask = mask.view(q.shape[0], 1, -1)
+        s = s.masked_fill(~mask, float("-inf"))
+    w = torch.nan_to_num(torch.softmax(s, -1))
+    return w @ v, w
+
+
+def masked_no_scale_inf(q, k, v, mask=None):  # no scale and -inf: NaN on the fully masked query
+    s = q @ k.transpose(-2, -1)
+    if mask is not None:
+        s[~mask.expand_as(s)] = float("-inf")
+    w = torch.softmax(s, -1)
+    return w @ v, w
+
+
+class MHASoftmaxDim2(HMHA):  # softmax over the queries with -1e9: padded key columns get weight
+    def forward(self, query, key, value, mask=None):
+        scores, v = self.scores(query, key, value)
+        if mask is not None:
+            m = mask.unsqueeze(1) if mask.dim() == 3 else mask
+            scores = scores.masked_fill(~m, -1e9)
+        return self.W_o(combine_heads(torch.softmax(scores, dim=2) @ v))
+
+
+class MHAPerHeadSmallLinears(HMHA):  # W_q, W_k, W_v map d_model to one head's d_k
+    def __init__(self, d_model, num_heads):
+        super().__init__(d_model, num_heads)
+        d_k = d_model // num_heads
+        self.W_q, self.W_k, self.W_v = (nn.Linear(d_model, d_k) for _ in range(3))
+
+
 SDPA, MASKED, MHA = "scaled_dot_product_attention", "masked_attention", "multi_head_attention"
 
 CORPUS: tuple[Entry, ...] = (
@@ -766,4 +829,18 @@ CORPUS: tuple[Entry, ...] = (
     Entry(MHA, HMHAMaskUnsqueezed, "mask_shape"),
     Entry(MHA, HMHANoBias, "bias_missing"),
     Entry(MHA, HMHAHeadsFirstReshape, "heads_split_wrong"),
+    Entry("causal_mask", causal_strict, "causal_diagonal_wrong", not_named=("mask_inverted",)),
+    Entry("causal_mask", causal_minus_inf, "mask_not_boolean"),
+    Entry("causal_mask", causal_numpy, "wrong_return_type"),
+    Entry("qkv_projection", QKVStacked, "wrong_return_type", not_named=("returns_output_only",)),
+    Entry(
+        SDPA,
+        sdpa_returns_logits,
+        "returns_scores_not_weights",
+        not_named=("weights_not_applied_to_values",),
+    ),
+    Entry(MASKED, masked_view_mask, "mask_shape", not_named=("blocked_keys_get_weight",)),
+    Entry(MASKED, masked_no_scale_inf, "missing_scale", named=("nan_on_fully_masked_row",)),
+    Entry(MHA, MHASoftmaxDim2, "softmax_wrong_dim", not_named=("wrong_values",)),
+    Entry(MHA, MHAPerHeadSmallLinears, "shared_projection"),
 )

@@ -51,6 +51,19 @@ def test_expected_verdict(index):
 
 
 @pytest.mark.parametrize("index", range(len(CORPUS)), ids=[_name(e) for e in CORPUS])
+def test_other_findings_are_named_only_with_their_evidence(index):
+    entry = CORPUS[index]
+    for seed in SEEDS:
+        combined, _ = judged(index, seed)
+        named = {combined.diagnosis, *combined.also}
+        assert set(entry.named) <= named, (seed, combined.message)
+        assert not set(entry.not_named) & named, (seed, combined.message)
+        assert "\\x0a" not in combined.message, combined.message  # no escaped learner text
+        assert ". expected" not in combined.message, combined.message  # sentences start upper
+        assert not re.search(r"[\w,] \(\d+ of \d+ cases passed", combined.message)
+
+
+@pytest.mark.parametrize("index", range(len(CORPUS)), ids=[_name(e) for e in CORPUS])
 def test_verdict_never_contradicts_its_cases(index):
     for seed in SEEDS:
         combined, results = judged(index, seed)

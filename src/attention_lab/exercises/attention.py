@@ -129,6 +129,7 @@ def weight_misconceptions(
         None,
         "the weights equal softmax(scores + mask): the boolean mask was added to the scores.",
     )
+    yield from reshaped_masks(q, k, v, mask)
     after = torch.softmax(raw / math.sqrt(d_k), dim=-1).masked_fill(~allowed, 0.0)
     yield (
         "mask_after_softmax",
@@ -138,6 +139,34 @@ def weight_misconceptions(
             "blocked positions are zero but the rows no longer sum to 1: the mask came after the softmax."
         ),
     )
+
+
+def reshaped_masks(q: Tensor, k: Tensor, v: Tensor, mask: Tensor) -> Iterator[Misconception]:
+    """The mask with some of its size-1 axes dropped (``mask.view(B, 1, -1)`` on a (B, 1, 1, T_k)
+    mask): it still broadcasts, but its axes land on other axes of the scores."""
+    raw_shape = raw_scores(q, k).shape  # (..., T_q, T_k)
+    ones = [i for i, n in enumerate(mask.shape) if n == 1]
+    for count in range(1, len(ones) + 1):
+        for dropped in itertools.combinations(ones, count):
+            shape = [n for i, n in enumerate(mask.shape) if i not in dropped]
+            moved = mask.reshape(shape)
+            try:
+                if torch.broadcast_shapes(raw_shape, moved.shape) != raw_shape:
+                    continue
+            except RuntimeError:
+                continue
+            if torch.equal(
+                torch.broadcast_to(moved, raw_shape), torch.broadcast_to(mask, raw_shape)
+            ):
+                continue
+            detail = (
+                f"the weights follow the mask reshaped from {compare.shape(mask)} to "
+                f"{compare.shape(moved)}: it still broadcasts against the scores "
+                f"{compare.shape(raw_shape)}, but its axes land on the wrong ones (a batch "
+                "index of the mask is applied to another batch or head). Use the mask as it comes."
+            )
+            rows = torch.broadcast_to(moved, raw_shape).any(dim=-1, keepdim=True)
+            yield "mask_shape", reference(q, k, v, moved)[1], rows, detail
 
 
 def fully_masked_rows(
@@ -185,13 +214,14 @@ def diagnose(case: Case, found: dict[str, Tensor]) -> Result:
         if result is not None:
             return result
     if got_weights.shape == weights.shape:
-        output_note = _output_note(got_output, got_weights, case.tensor("v"))
+        output_note = _output_note(got_output, got_weights, case.tensor("v"), output)
         misconceptions = itertools.chain(
             weight_misconceptions(q, k, v, mask, got_weights), compound_misconceptions(q, k, mask)
         )
         for diagnosis, predicted, where, detail in misconceptions:
             if compare.close(got_weights, predicted, where):
-                return _named(case, diagnosis, detail, output_note, got_weights)
+                named = _named(case, diagnosis, detail, output_note, got_weights)
+                return _with_nan_rows(case, named, got_weights, mask)
     if compare.close(got_weights, weights):
         if got_output.shape == output.shape:
             where = compare.first_difference("output", got_output, output, "query")
@@ -212,8 +242,10 @@ def diagnose(case: Case, found: dict[str, Tensor]) -> Result:
     return generic(case, {"output": (got_output, output), "weights": (got_weights, weights)})
 
 
-def _output_note(got_output: Tensor, got_weights: Tensor, v: Tensor) -> str:
-    """A second symptom when the output is not the returned weights times v."""
+def _output_note(got_output: Tensor, got_weights: Tensor, v: Tensor, output: Tensor) -> str:
+    """A second symptom when the output is wrong and is not the returned weights times v."""
+    if got_output.shape == output.shape and compare.close(got_output, output):
+        return ""  # the output is right: only the returned weights are wrong
     expected = got_weights.double() @ v  # (..., T_q, T_k) @ (..., T_k, d_v)
     if got_output.shape == expected.shape and compare.close(got_output, expected):
         return ""
@@ -232,6 +264,31 @@ def _named(case: Case, diagnosis: str, detail: str, output_note: str, got: Tenso
         detail += " Rows whose keys the inverted mask all blocks are NaN (-inf in every score)."
     message = verdict(case, first, detail + output_note).message
     return Result(False, first, message, also)
+
+
+def _with_nan_rows(case: Case, named: Result, got: Tensor, mask: Tensor | None) -> Result:
+    """``named`` explains the queries that have a key; if the queries with none get NaN, that is a
+    second mistake (-inf in every score of a row), named first for this case."""
+    if mask is None:
+        return named
+    empty = ~torch.broadcast_to(mask, got.shape).any(dim=-1)  # (..., T_q)
+    if not empty.any() or not bool(got.isnan().any(dim=-1)[empty].all()):
+        return named
+    row = int(empty.nonzero()[0][-1])
+    other = named.message.partition(": ")[2]
+    detail = (
+        f"query {row} may attend to no key (its mask row is all False) and gets NaN; the other "
+        f"queries show another mistake: {other}"
+    )
+    message = verdict(case, "nan_on_fully_masked_row", detail).message
+    return Result(False, "nan_on_fully_masked_row", message, (named.diagnosis, *named.also))
+
+
+def _two_keys(mask: Tensor) -> Tensor:
+    """The first query may attend to keys 0 and 1, so a wrong scale changes its weights (with
+    one key per query every scale gives the weight 1)."""
+    mask[..., 0, :2] = True
+    return mask
 
 
 # -- cases ------------------------------------------------------------------------------------
@@ -280,7 +337,8 @@ def masked_cases(g: torch.Generator) -> list[Case]:
     B, H = sampling.randint(g, 2, 3), sampling.randint(g, 2, 4)
     T_q, T_k, d_k, d_v = sizes(g)
     inputs = qkv(g, (), T_q, T_k, d_k, d_v)  # one sequence, a random (T_q, T_k) mask
-    cases.append(Case(MASKED_CALL, {**inputs, "mask": sampling.random_mask(g, T_q, T_k)}))
+    mask = _two_keys(sampling.random_mask(g, T_q, T_k))
+    cases.append(Case(MASKED_CALL, {**inputs, "mask": mask}))
     T, _, d_k, d_v = sizes(g)
     inputs = qkv(g, (B,), T, T, d_k, d_v)  # a batch with a causal (T, T) mask
     cases.append(Case(MASKED_CALL, {**inputs, "mask": torch.ones(T, T, dtype=torch.bool).tril()}))
@@ -293,7 +351,8 @@ def masked_cases(g: torch.Generator) -> list[Case]:
     cases.append(Case(MASKED_CALL, {**inputs, "mask": padding}))
     T_q, T_k, d_k, d_v = sizes(g)
     inputs = qkv(g, (B,), T_q, T_k, d_k, d_v)  # a (B, T_q, T_k) mask, every query with a key
-    cases.append(Case(MASKED_CALL, {**inputs, "mask": sampling.random_mask(g, B, T_q, T_k)}))
+    mask = _two_keys(sampling.random_mask(g, B, T_q, T_k))
+    cases.append(Case(MASKED_CALL, {**inputs, "mask": mask}))
     # the separately credited part: a (B, T_q, T_k) mask with one query that may attend to no key
     T_q, T_k, d_k, d_v = sizes(g)
     inputs = qkv(g, (B,), T_q, T_k, d_k, d_v)

@@ -352,7 +352,8 @@ def _same(after: Tensor, before: Tensor) -> bool:
 
 def _judge_error(case: Case, error: str, target: str) -> Result:
     kind, _, text = error.partition(":")
-    kind, text = inert(kind.strip()), inert(text.strip())  # the submission wrote this text
+    # the submission wrote this text: one line (no escaped line breaks), made inert
+    kind, text = inert(kind.strip()), inert(" ".join(text.split()))
     if kind == "NotImplementedError":
         return Result(False, "not_attempted", "Not attempted yet (it raises NotImplementedError).")
     if kind == "WrongTargetError":  # the same on every case, so the case is not named
@@ -366,9 +367,16 @@ def _judge_error(case: Case, error: str, target: str) -> Result:
         return verdict(case, "dropout_in_eval", f"{_shorten(text, 300)}.")
     if kind == "BadReturnValueError":
         outputs = case.call.get("outputs", [])
-        if len(outputs) > 1 and "got a tensor" in text:
+        if outputs[:2] == ["output", "weights"] and "got a tensor" in text:
             return verdict(
                 case, "returns_output_only", f"{text}: return {', '.join(outputs)} in that order."
+            )
+        if len(outputs) > 1 and "got a tensor" in text:  # e.g. torch.stack([q, k, v])
+            return verdict(
+                case,
+                "wrong_return_type",
+                f"{text}: return the {len(outputs)} tensors as a tuple, "
+                f"{', '.join(outputs)}, in that order.",
             )
         return verdict(case, "wrong_return_type", f"{text}.")
     if kind == "ParameterMismatchError":
@@ -378,13 +386,23 @@ def _judge_error(case: Case, error: str, target: str) -> Result:
             D, H = case.call["init"]["d_model"], case.call["init"]["num_heads"]
             detail = (
                 f"a projection maps d_model = {D} to one head's d_k = {D // H} and so is shared by "
-                f"all {H} heads; expected ({D}, {D}) weights, one d_k slice per head. {detail}"
+                f"all {H} heads; expected ({D}, {D}) weights, one d_k slice per head. "
+                f"{detail[:1].upper()}{detail[1:]}"
             )
-        return verdict(case, diagnosis, detail)
+        return verdict(case, diagnosis, detail if detail.endswith(".") else f"{detail}.")
+    mask = case.inputs.get("mask")
+    reshaped = re.match(r"shape '\[[-0-9, ]*\]' is invalid for input of size (\d+)", text)
+    if mask is not None and reshaped is not None and int(reshaped.group(1)) == mask.numel():
+        return verdict(
+            case,
+            "mask_shape",
+            f"it raised {kind}: {_shorten(text, 200)}. The mask of shape {compare.shape(mask)} "
+            f"has {mask.numel()} elements: it was probably reshaped (view/reshape) to one fixed "
+            "layout. Use the mask as it comes: masked_fill broadcasts it against the scores.",
+        )
     hint = ""
     if "shape" in text or "size" in text or "must match" in text:
         hint = " Two tensors did not fit together: check every transpose and reshape"
-        mask = case.inputs.get("mask")
         hint += (
             f", and that the mask of shape {compare.shape(mask)} is used as it comes."
             if (mask is not None)
@@ -407,7 +425,10 @@ def _parameter_diagnosis(case: Case, text: str) -> str:
 
 
 def _shorten(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 3] + "..."
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 4]
+    return (cut.rsplit(" ", 1)[0] if " " in cut else cut) + " ..."
 
 
 def run_case(exercise: Exercise, case: Case, candidate: object) -> Result:

@@ -31,6 +31,20 @@ def not_boolean(case: Case, got: Tensor, expected: Tensor) -> Result | None:
     """A float/int mask: say which convention it follows, if it has the right pattern."""
     if got.dtype == torch.bool:
         return None
+    if (
+        got.is_floating_point()
+        and got.shape == expected.shape
+        and bool(((got == 0) | (got == float("-inf"))).all())
+        and torch.equal(got == 0, expected)
+        and not bool((got == 0).all())
+    ):
+        return verdict(
+            case,
+            "mask_not_boolean",
+            f"the mask is an additive float mask ({got.dtype}: 0 = may attend, -inf = blocked, "
+            "to be added to the scores); the exercise wants a torch.bool mask with True = may "
+            "attend (note that .bool() of this mask would turn -inf into True).",
+        )
     if got.shape == expected.shape and (
         torch.equal(got != 0, expected) or torch.equal(got == 0, expected)
     ):
@@ -64,6 +78,12 @@ def diagnose_causal(case: Case, found: dict[str, Tensor]) -> Result:
     result = not_boolean(case, got, expected)
     if result is not None:
         return result
+    if T == 1 and got.shape == expected.shape:  # no future keys: only the diagonal can be wrong
+        return verdict(
+            case,
+            "causal_diagonal_wrong",
+            "the mask is [[False]], so query 0 may not attend to key 0, itself.",
+        )
     if compare.close(got, ~expected):
         return verdict(
             case, "mask_inverted", "the mask is True above the diagonal, where future keys are."

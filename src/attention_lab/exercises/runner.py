@@ -219,4 +219,8 @@ def _describe(value: object) -> str:
         return f"the class {value.__name__}"
     if inspect.isfunction(value):
         return f"the function {value.__name__}"
-    return f"{type(value).__name__} {value!r}"[:120]
+    shape = getattr(value, "shape", None)
+    if isinstance(shape, tuple):  # a NumPy array or the like: its shape, not its values
+        return f"an object of type {type(value).__name__} with shape {shape}"
+    text = f"{type(value).__name__} {' '.join(repr(value).split())}"
+    return text if len(text) <= 120 else text[:117].rsplit(" ", 1)[0] + " ..."

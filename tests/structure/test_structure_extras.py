@@ -53,7 +53,7 @@ def test_the_extras_checked_are_the_extras_declared():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     declared = project["optional-dependencies"]
     assert set(EXTRAS) < set(declared)
-    assert "attention-lab[course,assessment,pretrained]" in declared["dev"]
+    assert "attention-lab[course,assessment,pretrained,lab]" in declared["dev"]
     core = " ".join(project["dependencies"])
     for heavy in ("jupyter-book", "sphinx", "text2qti", "transformers", "ipywidgets"):
         assert heavy not in core

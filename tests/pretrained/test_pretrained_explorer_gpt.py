@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import json
 import math
@@ -13,7 +14,9 @@ from test_pretrained_explorer_server import call, translation_checkpoint  # noqa
 
 from attention_lab.experiments import char_gpt
 from attention_lab.explorer import make_server
+from attention_lab.explorer.server import DIGITS
 from attention_lab.nn.gpt import next_token_probabilities
+from attention_lab.numerics import float32_allowance
 
 # d_k = 16 to 32 products summed in float32 (eps 1.2e-7) of entries of size ~1 to 10:
 # the scores agree with the model's to ~1e-5; the weights (softmax) to the same order.
@@ -60,10 +63,18 @@ def test_gpt_attention_is_causal_and_matches_the_model(server, gpt_checkpoint):
     assert status == 200, data
     assert data["query_tokens"] == [{" ": "␣"}.get(c, c) for c in text]
     gpt = char_gpt.load_char_gpt(gpt_checkpoint)
+    model64 = copy.deepcopy(gpt.model).double()
     with torch.no_grad():
         gpt.model(gpt.tokenizer.encode(text)[None])
+        model64(gpt.tokenizer.encode(text)[None])
     expected = gpt.model.attention_weights()[1, 0, 3]  # (T, T)
-    torch.testing.assert_close(torch.tensor(data["matrix"]), expected, atol=1e-4, rtol=0)  # rounded
+    exact = model64.attention_weights()[1, 0, 3]  # (T, T) float64
+    # sent rounded to DIGITS decimals (half a unit of the last digit) of a float32 run as accurate
+    # as ours: within float32_allowance of float64 (docs/numerics.md rule 2)
+    tol = 0.5 * 10**-DIGITS + float32_allowance(expected, exact)
+    torch.testing.assert_close(
+        torch.tensor(data["matrix"], dtype=torch.float64), exact, atol=tol, rtol=0
+    )
     assert all(w == 0 for i, row in enumerate(data["matrix"]) for w in row[i + 1 :])
 
 

@@ -69,7 +69,7 @@ def base_url(course):
     server.server_close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")  # not session: a live Playwright session blocks any other one
 def browser():
     if not CHROMIUM.exists():
         if os.environ.get("CI"):

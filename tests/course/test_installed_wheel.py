@@ -29,7 +29,8 @@ def run(command: list, cwd: Path, timeout: float = 600) -> subprocess.CompletedP
         capture_output=True,
         text=True,
         timeout=timeout,
-        env={**os.environ, "OMP_NUM_THREADS": "1"},
+        # the installed wheel alone: no PYTHONPATH pointing back into a checkout
+        env={**{k: v for k, v in os.environ.items() if k != "PYTHONPATH"}, "OMP_NUM_THREADS": "1"},
     )
     assert done.returncode == 0, f"{command}\n{done.stdout}\n{done.stderr}"
     return done

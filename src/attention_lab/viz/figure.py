@@ -43,6 +43,9 @@ class DescribedFigure(NotebookFigure):
         alt = html.escape(self.alt_text, quote=True)
         return f'<img src="{self.data_uri()}" alt="{alt}" style="max-width:100%">'
 
+    def _repr_html_(self) -> str:
+        return self.img_html()
+
     def _repr_mimebundle_(self, include=None, exclude=None) -> dict[str, str]:
         return {"text/html": self.img_html(), "text/plain": self.alt_text}
 

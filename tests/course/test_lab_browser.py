@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -103,6 +104,25 @@ def run_cell(page, cell) -> None:
     page.keyboard.press("Shift+Enter")
 
 
+def run_until_executed(page, cell, tries: int = 3) -> None:
+    """Run the cell and wait until the kernel has executed it (its prompt shows a count, "[1]:").
+
+    A cell run while the kernel is still connecting can be dropped by the page, so it is run
+    again (at most ``tries`` times) rather than waited on forever.
+    """
+    from playwright.sync_api import expect
+
+    prompt = cell.locator(".jp-InputPrompt")
+    for attempt in range(tries):
+        run_cell(page, cell)
+        try:
+            expect(prompt).to_have_text(re.compile(r"\[\d+\]"), timeout=90_000)
+            return
+        except AssertionError:
+            if attempt == tries - 1:
+                raise
+
+
 def answer_and_check(page, code: str, expected: str) -> str:
     exercise = page.locator(".jp-CodeCell").filter(has_text="def attention_scores(q, k)").first
     check = page.locator(".jp-CodeCell").filter(has_text="lab34.q2.check()").first
@@ -135,7 +155,7 @@ def test_lab_opens_the_notebooks_and_renders_check_feedback(jupyterlab):
         )
         imports.first.wait_for(timeout=60_000)
         page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").wait_for(timeout=60_000)
-        run_cell(page, imports.first)
+        run_until_executed(page, imports.first)  # the kernel has imported attention_lab
         try:
             wrong = answer_and_check(page, WRONG, "missing_scale")
             right = answer_and_check(page, RIGHT, "Correct")

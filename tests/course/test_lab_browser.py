@@ -98,34 +98,68 @@ def jupyterlab(tmp_path):
         log.close()
 
 
+def kernel_is_idle(url: str, token: str) -> bool:
+    """Whether the server holds an idle kernel for the notebook (JupyterLab's REST API)."""
+    with urllib.request.urlopen(f"{url}/api/sessions?token={token}", timeout=5) as response:
+        sessions = json.load(response)
+    return any(
+        s["path"].endswith(NOTEBOOK) and (s.get("kernel") or {}).get("execution_state") == "idle"
+        for s in sessions
+    )
+
+
+def answer_dialog(page, seen: list[str]) -> None:
+    """Answer a dialog JupyterLab shows over the notebook, as a learner would.
+
+    A cell run before the page has connected to its kernel makes JupyterLab ask which kernel to
+    use ("Select Kernel"); a learner accepts the proposed one (this notebook's python3). Any
+    other dialog is a failure, reported with its text.
+    """
+    dialog = page.locator(".jp-Dialog")
+    if not dialog.count() or not dialog.first.is_visible():
+        return
+    text = dialog.first.inner_text()
+    seen.append(text)
+    if "Select Kernel" not in text:
+        pytest.fail(f"JupyterLab showed a dialog: {text!r}")
+    dialog.first.locator(".jp-mod-accept").click()
+    dialog.first.wait_for(state="detached", timeout=30_000)
+
+
 def run_cell(page, cell) -> None:
     """Put the cursor in the cell's editor and run it (Shift+Enter)."""
     cell.locator(".jp-InputArea-editor").click()
     page.keyboard.press("Shift+Enter")
 
 
-def run_until_executed(page, cell, tries: int = 3) -> None:
+def run_until_executed(page, cell, seen: list[str], tries: int = 3, wait_s: float = 90) -> None:
     """Run the cell and wait until the kernel has executed it (its prompt shows a count, "[1]:").
 
-    A cell run while the kernel is still connecting can be dropped by the page, so it is run
-    again (at most ``tries`` times) rather than waited on forever.
+    A cell run while the page is still connecting to the kernel is not executed (JupyterLab
+    asks for a kernel instead): the dialog is answered and the cell run again, at most ``tries``
+    times.
     """
-    from playwright.sync_api import expect
-
     prompt = cell.locator(".jp-InputPrompt")
-    for attempt in range(tries):
+    for _ in range(tries):
+        answer_dialog(page, seen)
         run_cell(page, cell)
-        try:
-            expect(prompt).to_have_text(re.compile(r"\[\d+\]"), timeout=90_000)
-            return
-        except AssertionError:
-            if attempt == tries - 1:
-                raise
+        deadline = time.monotonic() + wait_s
+        while time.monotonic() < deadline:
+            if re.search(r"\[\d+\]", prompt.inner_text()):
+                return
+            if page.locator(".jp-Dialog").count():
+                break  # answered at the top of the next try
+            page.wait_for_timeout(500)
+    pytest.fail(
+        f"the cell was not executed after {tries} runs; prompt {prompt.inner_text()!r}; "
+        f"dialogs seen: {seen}"
+    )
 
 
-def answer_and_check(page, code: str, expected: str) -> str:
+def answer_and_check(page, code: str, expected: str, seen: list[str]) -> str:
     exercise = page.locator(".jp-CodeCell").filter(has_text="def attention_scores(q, k)").first
     check = page.locator(".jp-CodeCell").filter(has_text="lab34.q2.check()").first
+    answer_dialog(page, seen)
     exercise.locator(".jp-InputArea-editor").click()
     page.keyboard.press("Control+A")
     page.keyboard.insert_text(code)
@@ -149,16 +183,24 @@ def test_lab_opens_the_notebooks_and_renders_check_feedback(jupyterlab):
         )
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         page.on("request", lambda request: requests.append(request.url))
-        page.goto(f"{url}/lab/tree/{NOTEBOOK}?token={token}")
-        imports = page.locator(".jp-CodeCell").filter(
-            has_text="from attention_lab.exercises import lab34"
-        )
-        imports.first.wait_for(timeout=60_000)
-        page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").wait_for(timeout=60_000)
-        run_until_executed(page, imports.first)  # the kernel has imported attention_lab
         try:
-            wrong = answer_and_check(page, WRONG, "missing_scale")
-            right = answer_and_check(page, RIGHT, "Correct")
+            page.goto(f"{url}/lab/tree/{NOTEBOOK}?token={token}")
+            imports = page.locator(".jp-CodeCell").filter(
+                has_text="from attention_lab.exercises import lab34"
+            )
+            imports.first.wait_for(timeout=60_000)
+            deadline = time.monotonic() + 120
+            while not kernel_is_idle(url, token):  # the server has started the notebook's kernel
+                assert time.monotonic() < deadline, "no idle kernel for the notebook after 120 s"
+                time.sleep(0.5)
+            page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").wait_for(
+                timeout=60_000
+            )
+            dialogs: list[str] = []
+            # the kernel has imported attention_lab
+            run_until_executed(page, imports.first, dialogs)
+            wrong = answer_and_check(page, WRONG, "missing_scale", dialogs)
+            right = answer_and_check(page, RIGHT, "Correct", dialogs)
         finally:  # what the page showed, to look at
             page.screenshot(path=str(folder.parent / "lab.png"))
             browser.close()

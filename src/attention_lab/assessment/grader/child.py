@@ -207,7 +207,7 @@ def main() -> None:
     status = {"ok": True, "error": None, "traceback": None}
     # Loading is bounded in CPU time (a busy loop stops soon) and in wall time (a sleep stops just
     # before the parent's own kill), so a flood of output that blocks on the pipe is not cut short.
-    _arm(plan["import_wall"], plan["import_cpu"])
+    _arm(max(0.01, plan["import_wall_until"] - time.time()), plan["import_cpu"])
     try:
         import tokenize
         import types

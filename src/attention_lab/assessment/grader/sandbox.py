@@ -260,7 +260,10 @@ def run_child(
         "sys_path": [*_stdlib_paths(), *site_dirs],
         "limits": limits_map,
         "import_cpu": min(limits.import_timeout, limits.timeout),
-        "import_wall": 0.75 * limits.timeout,  # the rest is for the calls
+        # A deadline on the shared wall clock, counted from the start of the process, not from
+        # the end of the child's start-up: on a loaded machine a slow start-up then still leaves
+        # the last quarter of the time for the calls and for reporting why loading stopped.
+        "import_wall_until": time.time() + 0.75 * limits.timeout,
         "case_timeout": limits.case_timeout,
         **plan_extra,
     }

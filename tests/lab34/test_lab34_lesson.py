@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import math
 import re
-import time
 
 import jupytext
 import pytest
@@ -29,14 +28,13 @@ def lesson():
 @pytest.fixture(scope="module")
 def executed(lesson):
     notebook = solution_copy(lesson, name="04_from_scratch")
-    start = time.perf_counter()
     NotebookClient(
         notebook,
         timeout=120,
         kernel_name="python3",
         resources={"metadata": {"path": str(LESSON.parent)}},
     ).execute()
-    return notebook, time.perf_counter() - start
+    return notebook
 
 
 def _text(cell) -> str:
@@ -48,7 +46,7 @@ def _text(cell) -> str:
 
 
 def test_solution_copy_executes_with_every_check_passing(executed):
-    notebook, seconds = executed
+    notebook = executed
     checked = []
     for cell in notebook.cells:
         match = re.fullmatch(r"lab34\.(q\d+)\.check\(\)", cell.source.strip())
@@ -58,11 +56,10 @@ def test_solution_copy_executes_with_every_check_passing(executed):
     assert sorted(checked, key=lambda q: int(q[1:])) == [f"q{n}" for n in range(1, 11)]
     summary = _text(next(c for c in notebook.cells if c.source.strip() == "lab34.summary()"))
     assert summary.count("✓ correct") == 10, summary
-    assert seconds < 180, f"the lesson took {seconds:.0f} s to execute"  # about 25 s when idle
 
 
 def test_lesson_measures_the_speedup_of_matrix_over_loops(executed):
-    notebook, _ = executed
+    notebook = executed
     text = "".join(_text(c) for c in notebook.cells)
     speedups = [float(s.replace(",", "")) for s in re.findall(r"speed-up x([\d,]+)", text)]
     assert len(speedups) == 4 and speedups[-1] > 10, speedups

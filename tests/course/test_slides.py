@@ -267,6 +267,7 @@ def test_the_instructor_guide_links_each_topic_to_its_decks():
 
 
 def test_no_chromium_means_a_clear_error(tmp_path, monkeypatch):
+    (tmp_path / "index.html").write_text("<!doctype html>")
     monkeypatch.setattr(sl, "find_chromium", lambda: None)
     with pytest.raises(RuntimeError, match="no Chromium found"):
-        sl.print_pdfs(Path(tmp_path), [])
+        sl.print_pdfs(Path(tmp_path), ["3.1"])

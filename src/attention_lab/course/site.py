@@ -268,7 +268,9 @@ def write_slides(
     if pdf is None and deck.find_chromium() is None:
         notes.append("slides: no PDFs printed (no Chromium found; install Debian's 'chromium')")
         pdf = False
-    pdfs = deck.print_pdfs(out, decks) if pdf else []
+    pdfs = deck.print_pdfs(out, [d.id for d in decks]) if pdf else []
+    if pdfs:
+        deck.write_index(out, decks)  # now with the PDFs
     return written, pdfs, notes
 
 

@@ -39,6 +39,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
+from typing import Any
 
 import nbformat
 from markdown_it import MarkdownIt
@@ -57,9 +58,14 @@ REVEAL_FILES = (
     "dist/reset.css",
     "dist/reveal.css",
     "dist/reveal.js",
+    "dist/theme/fonts/source-sans-pro/source-sans-pro.css",
     "dist/theme/white-contrast.css",
     "plugin/notes/notes.js",
 )
+THEME = "dist/theme/white-contrast.css"
+# The theme @imports its font sheet; the decks link that sheet themselves, so that tools which
+# re-read style sheets (axe-core) do not resolve the import against the page's URL.
+_IMPORT = re.compile(r"@import\s+url\(\./fonts/[^)]*\);?")
 ASSETS = "_assets"
 WIDTH, HEIGHT = 1280, 720  # the slide size reveal.js scales to the window (and prints)
 _MARKER = re.compile(r"<!--.*?-->", re.DOTALL)
@@ -434,7 +440,7 @@ def make_deck(
                         points=tuple(items),
                         lead="" if items or equations else lead,
                         equations=tuple(equations),
-                        notes=notes + ((f"In the lesson: {lead}",) if lead else ()),
+                        notes=notes + ((f"In the lesson: {lead}",) if lead and items else ()),
                         source=where,
                     )
                 )
@@ -593,8 +599,9 @@ def install_assets(out: Path, *, mathjax: bool) -> None:
         (target / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(root / name, target / name)
     fonts = root / "dist" / "theme" / "fonts"
-    if fonts.is_dir():
-        shutil.copytree(fonts, target / "dist" / "theme" / "fonts", dirs_exist_ok=True)
+    shutil.copytree(fonts, target / "dist" / "theme" / "fonts", dirs_exist_ok=True)
+    theme = target / THEME
+    theme.write_text(_IMPORT.sub("", theme.read_text()))
     (out / ASSETS / "slides.css").write_text(CSS)
     if mathjax:
         shutil.copytree(offline.mathjax_dir(), out / ASSETS / "mathjax", dirs_exist_ok=True)
@@ -617,6 +624,7 @@ def write_decks(
         folder = out / deck.id
         if folder.exists():
             shutil.rmtree(folder)
+        (out / f"{deck.id}.pdf").unlink(missing_ok=True)  # printed from an older deck
         images: list[list[str]] = []
         count = 0
         for slide in deck.slides:
@@ -630,9 +638,16 @@ def write_decks(
         path = out / deck.file
         path.write_text(deck_html(deck, images, mathjax=url))
         written.append(path)
-    pdfs = {d.id: f"{d.id}.pdf" for d in decks if (out / f"{d.id}.pdf").exists()}
-    (out / "index.html").write_text(index_html(decks, pdfs))
+    write_index(out, decks)
     return written
+
+
+def write_index(out: Path, decks: Sequence[Deck]) -> Path:
+    """``out/index.html``: the decks, with the PDFs that are next to them."""
+    pdfs = {d.id: f"{d.id}.pdf" for d in decks if (out / f"{d.id}.pdf").exists()}
+    path = out / "index.html"
+    path.write_text(index_html(decks, pdfs))
+    return path
 
 
 # --- PDF --------------------------------------------------------------------------------------
@@ -648,34 +663,39 @@ def find_chromium() -> str | None:
 
 
 def print_pdfs(
-    out: str | Path, decks: Sequence[Deck], *, chromium: str | None = None
+    out: str | Path,
+    decks: Sequence[str],
+    *,
+    chromium: str | None = None,
+    browser: Any | None = None,
 ) -> list[Path]:
-    """Print each written deck of ``out`` to ``out/<id>.pdf`` with headless Chromium
-    (reveal.js' ``?print-pdf`` layout, one page per slide), and list the PDFs in the index.
-
+    """Print the written decks ``decks`` (their ids) of ``out`` to ``out/<id>.pdf`` with headless
+    Chromium: reveal.js' ``?print-pdf`` layout, one page per slide (reveal.js documentation,
+    "PDF export"). ``browser``: a Playwright browser already running (else one is started).
     Raises RuntimeError when Playwright or Chromium is missing.
     """
     out = Path(out)
-    chromium = chromium or find_chromium()
-    if chromium is None:
-        raise RuntimeError(
-            "PDF: no Chromium found (expected /usr/bin/chromium or chromium on PATH); "
-            "install Debian's 'chromium' package, or leave out --pdf"
-        )
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        raise RuntimeError(
-            "PDF: the package 'playwright' is not installed; run `pip install playwright`"
-        ) from None
     server = make_server(out, port=0)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     base = f"http://127.0.0.1:{server.server_address[1]}"
-    written = []
     try:
+        if browser is not None:
+            return _print(browser, base, out, decks)
+        chromium = chromium or find_chromium()
+        if chromium is None:
+            raise RuntimeError(
+                "PDF: no Chromium found (expected /usr/bin/chromium or chromium on PATH); "
+                "install Debian's 'chromium' package, or leave out --pdf"
+            )
+        try:
+            from playwright.sync_api import sync_playwright
+        except ImportError:
+            raise RuntimeError(
+                "PDF: the package 'playwright' is not installed; run `pip install playwright`"
+            ) from None
         with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(
+            started = playwright.chromium.launch(
                 executable_path=chromium,
                 args=[
                     "--headless",
@@ -685,19 +705,25 @@ def print_pdfs(
                 ],
             )
             try:
-                page = browser.new_page()
-                for deck in decks:
-                    page.goto(f"{base}/{deck.file}?print-pdf", wait_until="networkidle")
-                    page.wait_for_selector(".pdf-page")
-                    page.evaluate("() => window.MathJax.startup.promise")
-                    path = out / f"{deck.id}.pdf"
-                    page.pdf(path=str(path), print_background=True, prefer_css_page_size=True)
-                    written.append(path)
+                return _print(started, base, out, decks)
             finally:
-                browser.close()
+                started.close()
     finally:
         server.shutdown()
         server.server_close()
-    pdfs = {d.id: f"{d.id}.pdf" for d in decks if (out / f"{d.id}.pdf").exists()}
-    (out / "index.html").write_text(index_html(decks, pdfs))
+
+
+def _print(browser: Any, base: str, out: Path, decks: Sequence[str]) -> list[Path]:
+    written = []
+    page = browser.new_page()
+    try:
+        for deck in decks:
+            page.goto(f"{base}/{deck}.html?print-pdf", wait_until="networkidle")
+            page.wait_for_selector(".pdf-page", state="attached")
+            page.evaluate("() => window.MathJax.startup.promise")
+            path = out / f"{deck}.pdf"
+            page.pdf(path=str(path), print_background=True, prefer_css_page_size=True)
+            written.append(path)
+    finally:
+        page.close()
     return written

@@ -11,7 +11,9 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from typer.testing import CliRunner
 
+from attention_lab.cli import app
 from attention_lab.course import coverage as cov
 from attention_lab.course import offline, pages
 from attention_lab.course import slides as sl
@@ -21,6 +23,7 @@ from attention_lab.objectives import objectives, topics
 from attention_lab.viz.figure import DescribedFigure
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+FIXTURE_LESSONS = Path(__file__).parent / "fixtures" / "lessons"
 
 LESSON = """\
 # %% [markdown]
@@ -271,3 +274,28 @@ def test_no_chromium_means_a_clear_error(tmp_path, monkeypatch):
     monkeypatch.setattr(sl, "find_chromium", lambda: None)
     with pytest.raises(RuntimeError, match="no Chromium found"):
         sl.print_pdfs(Path(tmp_path), ["3.1"])
+
+
+def test_the_command_writes_only_decks_whose_lessons_exist_and_runs_no_other_lesson(tmp_path):
+    # The fixture lessons teach no plan segment: no deck, no lesson executed, an index.
+    result = CliRunner().invoke(
+        app,
+        [
+            "slides",
+            "--out",
+            str(tmp_path / "out"),
+            "--lessons",
+            str(FIXTURE_LESSONS),
+            "--cache-dir",
+            str(tmp_path / "cache"),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert "executed" not in result.output and not (tmp_path / "cache" / "executed").exists()
+    assert "<h1>Lecture slides</h1>" in (tmp_path / "out" / "index.html").read_text()
+
+
+def test_the_command_refuses_a_file_as_its_output_folder(tmp_path):
+    (tmp_path / "taken").write_text("x")
+    result = CliRunner().invoke(app, ["slides", "--out", str(tmp_path / "taken")])
+    assert result.exit_code == 2 and "--out" in result.output

@@ -343,11 +343,12 @@ _ASSESSMENT_SECTIONS = [
     "attention-lab serve                 # http://127.0.0.1:8000",
     "attention-lab notebooks --out DIR --solutions   # student and solution notebooks",
     "attention-lab lab --dir DIR         # the notebooks in JupyterLab, on 127.0.0.1",
+    "attention-lab slides --out DIR --pdf   # the lecture slides alone, and their PDFs",
     "attention-lab coverage              # the objectives coverage table in the terminal",
     "```",
     "",
     "The build fails, naming the objective, when a learning objective lacks a lesson section, a "
-    "hands-on item or a quiz question. Everything the site needs (MathJax, plotly.js, fonts) is "
+    "hands-on item, a quiz question or a lecture slide. Everything the site needs (MathJax, plotly.js, fonts) is "
     "served from the build folder: it works without internet.",
     "",
 ]

@@ -99,6 +99,7 @@ CSS = """\
   padding-left: 0.6em; }
 .reveal .al-objectives { position: absolute; bottom: 0; left: 0; font-size: 0.55em;
   color: #1f2328; margin: 0; }
+html.print-pdf .reveal .slides .pdf-page section { height: 680px; }
 .reveal a { color: #0b4a8b; }
 .reveal .controls { color: #0b4a8b; }
 .reveal .slide-number { background: #1f2328; color: #fff; font-size: 16px; }

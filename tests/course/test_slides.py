@@ -189,6 +189,7 @@ def test_a_deck_follows_the_plan_with_equations_points_figures_and_notes(lesson,
         "Write the scores on the board.",
     )
     assert "Say the formula aloud." in deck.slides[0].notes
+    assert deck.slides[0].objectives == ("3.2.3", "3.2.5")  # in the syllabus' order
     # an activity's opening slide tells the class what to do; a lecture's does not
     assert deck.slides[4].lead == "Pairs draw two heads." and deck.slides[1].lead == ""
     # a code cell without a figure shows its code, as the site shows it (no solution markers)

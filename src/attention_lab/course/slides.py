@@ -395,7 +395,8 @@ def make_deck(
     cells = executed_cells(source, executed, name=lesson.name)
     timing = dict(zip((s.title for s in plan.segments), plan.timing))
     known = objectives()
-    deck_objectives = tuple(dict.fromkeys(o for s in plan.segments for o in s.objectives))
+    planned = {o for s in plan.segments for o in s.objectives}
+    deck_objectives = tuple(o for o in known if o in planned)  # in the syllabus' order
     session = sum(s.minutes for s in plan.segments if s.when == "class")
     title_notes = [
         f"Topic {plan.topic.id}, syllabus duration {plan.topic.duration}; this deck covers "

@@ -331,6 +331,9 @@ def test_every_slide_of_every_deck_renders_offline(decks, base_url, browser):
             assert page.title().endswith("lecture slides"), page.title()
             total = page.evaluate("Reveal.getTotalSlides()")
             assert total >= 5, (deck, total)
+            # every formula carries assistive MathML for screen readers
+            formulas = page.locator("mjx-container").count()
+            assert formulas > 0 and page.locator("mjx-assistive-mml").count() == formulas, deck
             for index in range(total):
                 page.evaluate(f"Reveal.slide({index})")
                 seen = _slide_check(page)

@@ -275,6 +275,7 @@ def test_no_chromium_means_a_clear_error(tmp_path, monkeypatch):
     monkeypatch.setattr(sl, "find_chromium", lambda: None)
     with pytest.raises(RuntimeError, match="no Chromium found"):
         sl.print_pdfs(Path(tmp_path), ["3.1"])
+    assert sl.cannot_print().startswith("no Chromium found")
 
 
 def test_the_command_writes_only_decks_whose_lessons_exist_and_runs_no_other_lesson(tmp_path):

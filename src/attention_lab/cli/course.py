@@ -69,7 +69,8 @@ def build(
         )
     except CoverageError as error:
         err.print(f"[red]course incomplete:[/red] {error}")
-        err.print("Add the missing sections, hands-on items or quiz questions, or build with")
+        err.print("Add the missing sections, hands-on items, quiz questions or slide marks")
+        err.print('(a lesson cell\'s metadata slide="<plan segment>"), or build with')
         err.print("--allow-gaps to render the site anyway.")
         raise typer.Exit(1) from None
     except (LessonError, ExecutionError, BuildError, ValueError) as error:

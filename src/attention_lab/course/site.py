@@ -265,9 +265,11 @@ def write_slides(
     decks = [deck.make_deck(x, notebooks[x.lesson.name], executed[x.lesson.name]) for x in outlines]
     written = deck.write_decks(decks, out, mathjax=mathjax)
     notes: list[str] = []
-    if pdf is None and deck.find_chromium() is None:
-        notes.append("slides: no PDFs printed (no Chromium found; install Debian's 'chromium')")
-        pdf = False
+    if pdf is None:
+        reason = deck.cannot_print()
+        if reason:
+            notes.append(f"slides: no PDFs printed: {reason}")
+        pdf = not reason
     pdfs = deck.print_pdfs(out, [d.id for d in decks]) if pdf else []
     if pdfs:
         deck.write_index(out, decks)  # now with the PDFs

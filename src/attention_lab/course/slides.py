@@ -664,6 +664,15 @@ def find_chromium() -> str | None:
     return None
 
 
+def cannot_print() -> str:
+    """Why PDFs cannot be printed here ("" when they can): no Chromium, or no Playwright."""
+    if find_chromium() is None:
+        return "no Chromium found (install Debian's 'chromium' package)"
+    if importlib.util.find_spec("playwright") is None:
+        return "the package 'playwright' is not installed (pip install playwright)"
+    return ""
+
+
 def print_pdfs(
     out: str | Path,
     decks: Sequence[str],

@@ -300,7 +300,6 @@ def test_the_build_writes_a_deck_per_topic_linked_from_the_instructor_guide(cour
         assert f'href="slides/{deck}.html"' in guide, deck
     coverage = (course.out / "coverage.html").read_text()
     assert "Slides" in coverage and 'href="slides/3.2.html"' in coverage
-    assert course.seconds["slides"] < 120, course.seconds  # generous: seconds, not minutes
 
 
 def _slide_check(page) -> dict:

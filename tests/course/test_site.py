@@ -24,6 +24,7 @@ from attention_lab.course.lessons import LESSONS_DIR
 from attention_lab.course.notebooks import PLACEHOLDER
 from attention_lab.course.serve import make_server
 from attention_lab.course.site import build, cpu_jobs
+from attention_lab.course.slides import print_pdfs
 
 REPO = Path(__file__).resolve().parents[2]
 FIXTURE_LESSONS = Path(__file__).parent / "fixtures" / "lessons"
@@ -274,3 +275,140 @@ def test_screenshots_of_the_landing_page_and_a_lesson(course, base_url, browser,
             visit.page.screenshot(path=str(path), full_page=True)
             assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and path.stat().st_size > 20_000
             shutil.copy(path, SHOTS / shot)
+
+
+# --- slides ----------------------------------------------------------------------------------
+# The decks the build wrote into <site>/slides/ from the executed lessons (a fixture-only build
+# has none: the plan's segments teach from the real lessons).
+
+DECKS = ("3.1", "3.2", "3.3", "3.4", "pretrained")
+SERIOUS = {"serious", "critical"}
+
+
+@pytest.fixture(scope="module")
+def decks(course):
+    if FIXTURES_ONLY:
+        pytest.skip("a fixture-only build has no slide decks")
+    return course.out / "slides"
+
+
+def test_the_build_writes_a_deck_per_topic_linked_from_the_instructor_guide(course, decks):
+    assert sorted(p.name for p in course.slides) == sorted(f"{d}.html" for d in DECKS)
+    guide = (course.out / "instructor_guide.html").read_text()
+    for deck in DECKS:
+        assert (decks / f"{deck}.html").is_file(), deck
+        assert f'href="slides/{deck}.html"' in guide, deck
+    coverage = (course.out / "coverage.html").read_text()
+    assert "Slides" in coverage and 'href="slides/3.2.html"' in coverage
+
+
+def _slide_check(page) -> dict:
+    """What the current slide shows: images not loaded, TeX errors, overflow, notes."""
+    return page.evaluate(
+        """() => {
+        const s = Reveal.getCurrentSlide();
+        const imgs = [...s.querySelectorAll('img')];
+        return {
+          broken: imgs.filter(i => !i.complete || i.naturalWidth === 0).map(i => i.src),
+          noalt: imgs.filter(i => !(i.getAttribute('alt') || '').trim()).length,
+          merror: s.querySelectorAll('mjx-merror').length,
+          overflow: Math.max(...[...s.children].filter(c => c.tagName !== 'ASIDE' && !c.classList.contains('al-objectives')).map(c => c.offsetTop + c.offsetHeight)) - (s.querySelector('.al-objectives') || {offsetTop: Reveal.getConfig().height}).offsetTop,
+          notes: (Reveal.getSlideNotes(s) || '').trim().length,
+          text: s.innerText.trim().length,
+        };
+    }"""
+    )
+
+
+@pytest.mark.browser
+def test_every_slide_of_every_deck_renders_offline(decks, base_url, browser):
+    for deck in DECKS:
+        with Visit(browser, f"{base_url}/slides/{deck}.html") as visit:
+            page = visit.page
+            page.evaluate("() => window.MathJax.startup.promise")
+            assert page.evaluate("document.documentElement.lang") == "en"
+            assert page.title().endswith("lecture slides"), page.title()
+            total = page.evaluate("Reveal.getTotalSlides()")
+            assert total >= 5, (deck, total)
+            # every formula carries assistive MathML for screen readers
+            formulas = page.locator("mjx-container").count()
+            assert formulas > 0 and page.locator("mjx-assistive-mml").count() == formulas, deck
+            for index in range(total):
+                page.evaluate(f"Reveal.slide({index})")
+                seen = _slide_check(page)
+                where = (deck, index, seen)
+                assert seen["broken"] == [] and seen["noalt"] == 0, where
+                assert seen["merror"] == 0 and seen["text"] > 0, where
+                assert seen["overflow"] <= 0, where  # nothing runs off the slide
+                assert seen["notes"] > 0, where  # speaker notes on every slide
+            assert visit.outside == [], (deck, visit.outside)
+            assert visit.errors == [], (deck, visit.errors)
+            assert visit.failed == [], (deck, visit.failed)
+
+
+@pytest.mark.browser
+def test_the_keyboard_moves_through_a_deck(decks, base_url, browser):
+    with Visit(browser, f"{base_url}/slides/3.2.html") as visit:
+        page = visit.page
+
+        def at() -> int:
+            return page.evaluate("Reveal.getIndices().h")
+
+        page.locator(".reveal").click()  # the focus is on the deck
+        assert at() == 0
+        page.keyboard.press("ArrowRight")
+        page.keyboard.press("ArrowRight")
+        assert at() == 2
+        page.keyboard.press("ArrowLeft")
+        assert at() == 1
+        page.keyboard.press("Space")
+        assert at() == 2
+        assert visit.errors == []
+
+
+@pytest.mark.browser
+def test_the_decks_have_no_serious_accessibility_violations(decks, base_url, browser):
+    from axe_playwright_python.sync_playwright import Axe
+
+    axe = Axe()
+    for deck in DECKS:
+        with Visit(browser, f"{base_url}/slides/{deck}.html") as visit:
+            visit.page.evaluate("() => window.MathJax.startup.promise")
+            total = visit.page.evaluate("Reveal.getTotalSlides()")
+            # the title slide, a figure slide and the last slide (reveal.js hides the others)
+            figure = visit.page.evaluate(
+                "[...document.querySelectorAll('.slides > section')]"
+                ".findIndex(s => s.querySelector('img'))"
+            )
+            for index in sorted({0, max(figure, 0), total - 1}):
+                visit.page.evaluate(f"Reveal.slide({index})")
+                found = axe.run(visit.page).response["violations"]
+                bad = [
+                    (v["id"], v["impact"], len(v["nodes"])) for v in found if v["impact"] in SERIOUS
+                ]
+                assert bad == [], (deck, index, bad)
+
+
+@pytest.mark.browser
+def test_screenshots_of_slides(decks, base_url, browser):
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    picks = {"3.1": (0, 4), "3.2": (4, 5), "3.3": (13,), "3.4": (5,), "pretrained": (1,)}
+    for deck, indices in picks.items():
+        with Visit(browser, f"{base_url}/slides/{deck}.html") as visit:
+            visit.page.set_viewport_size({"width": 1280, "height": 720})
+            visit.page.evaluate("() => window.MathJax.startup.promise")
+            for index in indices:
+                visit.page.evaluate(f"Reveal.slide({index})")
+                path = SHOTS / f"slides-{deck}-{index}.png"
+                visit.page.screenshot(path=str(path))
+                assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.browser
+def test_one_deck_prints_to_pdf_one_page_per_slide(decks, browser):
+    # The smallest deck: printing every deck is what `attention-lab slides --pdf` does.
+    [pdf] = print_pdfs(decks, ["pretrained"], browser=browser)
+    data = pdf.read_bytes()
+    assert data[:5] == b"%PDF-"
+    slides = (decks / "pretrained.html").read_text().count("<section")
+    assert len(re.findall(rb"/Type\s*/Page\b(?!s)", data)) == slides

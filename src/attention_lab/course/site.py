@@ -10,8 +10,9 @@
    ``_config.yml``) into the cache folder, touching only files whose content changed, so Sphinx
    re-renders only what changed;
 4. render it with Sphinx through Jupyter Book, straight into ``out``;
-5. copy MathJax and plotly.js into ``out/_static`` and check that no page loads anything from
-   outside the site.
+5. copy MathJax and plotly.js into ``out/_static``, write the lecture slides into ``out/slides``
+   from the executed notebooks (:mod:`attention_lab.course.slides`; PDFs when asked and Chromium
+   is there) and check that no page loads anything from outside the site.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ import yaml
 
 from attention_lab.course import coverage as cov
 from attention_lab.course import offline, pages
+from attention_lab.course import slides as deck
 from attention_lab.course.execute import Executed, execute_all
 from attention_lab.course.lessons import (
     HEADING,
@@ -87,6 +89,9 @@ class BuildReport:
     structure: list[str] = field(default_factory=list)  # lesson convention problems
     warnings: list[str] = field(default_factory=list)  # from the renderer
     seconds: dict[str, float] = field(default_factory=dict)  # step -> seconds
+    slides: list[Path] = field(default_factory=list)  # the decks written
+    pdfs: list[Path] = field(default_factory=list)  # their PDFs, when printed
+    notes: list[str] = field(default_factory=list)  # what was left out, and why
 
     @property
     def index(self) -> Path:
@@ -121,9 +126,12 @@ def build(
     jobs: int = 1,
     rerun: bool = False,
     timeout: int = 600,
+    pdf: bool | None = False,
     log: Callable[[str], None] = lambda message: None,
 ) -> BuildReport:
     """Build the course site from ``lessons_dir`` into ``out``; see the module docstring.
+
+    ``pdf``: print each slide deck to PDF (True), only when a Chromium is found (None), or not.
 
     ``questions``: the quiz's questions for the coverage check (``coverage.quiz_questions(bank)``);
     None counts as no quiz, which the check refuses unless ``allow_gaps``. ``assignment``: the
@@ -145,7 +153,8 @@ def build(
     report.lessons = [x.name for x in lessons]
     for lesson in lessons:
         report.structure += check_structure(lesson, notebooks[lesson.name])
-    coverage = cov.compute(lessons, questions)
+    outlines = deck.outline(deck.deck_plans(), lessons, notebooks)
+    coverage = cov.compute(lessons, questions, slides=deck.slide_coverage(outlines))
     report.gaps = coverage.gaps()
     if not allow_gaps:
         cov.check(coverage)
@@ -158,6 +167,65 @@ def build(
     # 2) execute (cached)
     clock = time.perf_counter()
     src = cache / "book"
+    results = execute_lessons(
+        lessons, notebooks, cache, jobs=jobs, rerun=rerun, timeout=timeout, log=log
+    )
+    for item in results:
+        (report.cached if item.cached else report.executed)[item.name] = round(item.seconds, 2)
+    report.seconds["execute"] = time.perf_counter() - clock
+
+    # 3) the book's source
+    clock = time.perf_counter()
+    links: dict[str, list[tuple[str, str]]] = {}
+    for item in outlines:
+        entry = (item.lesson.title, f"slides/{item.plan.file}")
+        links.setdefault(item.plan.topic.id, []).append(entry)
+    _stage(src, Path(lessons_dir), lessons, notebooks, results, coverage, assignment, links)
+    report.seconds["stage"] = time.perf_counter() - clock
+
+    # 4) render
+    clock = time.perf_counter()
+    report.warnings = _render(src, out, cache / "doctrees")
+    report.seconds["render"] = time.perf_counter() - clock
+
+    # 5) offline assets
+    clock = time.perf_counter()
+    offline.install_assets(out / "_static")
+    report.seconds["assets"] = time.perf_counter() - clock
+
+    # 6) the lecture slides, from the notebooks executed above; then the offline check
+    clock = time.perf_counter()
+    executed = {x.name: x.notebook for x in results}
+    report.slides, report.pdfs, report.notes = write_slides(
+        outlines,
+        notebooks,
+        executed,
+        out / "slides",
+        mathjax="../_static/mathjax/tex-chtml.js",
+        pdf=pdf,
+    )
+    report.seconds["slides"] = time.perf_counter() - clock
+    clock = time.perf_counter()
+    problems = offline.external_resources(out)
+    if problems:
+        raise BuildError(
+            "pages would load resources from outside the site:\n  " + "\n  ".join(problems)
+        )
+    report.seconds["check offline"] = time.perf_counter() - clock
+    return report
+
+
+def execute_lessons(
+    lessons: list[Lesson],
+    notebooks: dict[str, nbformat.NotebookNode],
+    cache: Path,
+    *,
+    jobs: int = 1,
+    rerun: bool = False,
+    timeout: int = 600,
+    log: Callable[[str], None] = lambda message: None,
+) -> list[Executed]:
+    """Execute the lessons as the site shows them, with the cache under ``cache/executed``."""
     executed_dir = cache / "executed"
     if rerun and executed_dir.exists():
         shutil.rmtree(executed_dir)
@@ -166,10 +234,10 @@ def build(
         how = "cached" if item.cached else "executed"
         log(f"{how:>8}  {item.name}  ({item.seconds:.1f} s)")
 
-    results = execute_all(
+    return execute_all(
         [(x.name, _site_notebook(notebooks[x.name], x.name)) for x in lessons],
         cache_dir=executed_dir,
-        workdir=src,
+        workdir=cache / "book",
         extra_env={
             "ATTENTION_LAB_PLOTLYJS": offline.PLOTLY_URL,
             "ATTENTION_LAB_ARTIFACTS": str(cache / "artifacts"),
@@ -181,29 +249,73 @@ def build(
         jobs=jobs,
         on_done=done,
     )
+
+
+def write_slides(
+    outlines: list[deck.Outline],
+    notebooks: dict[str, nbformat.NotebookNode],
+    executed: dict[str, nbformat.NotebookNode],
+    out: Path,
+    *,
+    mathjax: str | None,
+    pdf: bool | None,
+) -> tuple[list[Path], list[Path], list[str]]:
+    """Write the decks of ``outlines`` into ``out``; print PDFs if ``pdf`` (None: if Chromium is
+    found). Returns (decks, PDFs, notes on what was left out)."""
+    decks = [deck.make_deck(x, notebooks[x.lesson.name], executed[x.lesson.name]) for x in outlines]
+    written = deck.write_decks(decks, out, mathjax=mathjax)
+    notes: list[str] = []
+    if pdf is None:
+        reason = deck.cannot_print()
+        if reason:
+            notes.append(f"slides: no PDFs printed: {reason}")
+        pdf = not reason
+    pdfs = deck.print_pdfs(out, [d.id for d in decks]) if pdf else []
+    if pdfs:
+        deck.write_index(out, decks)  # now with the PDFs
+    return written, pdfs, notes
+
+
+def build_slides(
+    lessons_dir: str | Path = LESSONS_DIR,
+    out: str | Path = Path("_build/slides"),
+    *,
+    cache_dir: str | Path | None = None,
+    pdf: bool = False,
+    jobs: int = 1,
+    timeout: int = 600,
+    log: Callable[[str], None] = lambda message: None,
+) -> BuildReport:
+    """Only the lecture slides, into ``out``: the lessons come from the course build's cache
+    (``cache_dir``, default that of a site in ``_build/course``); a lesson not in it runs once and
+    is cached for the next build."""
+    out = Path(out).resolve()
+    cache = Path(cache_dir).resolve() if cache_dir else default_cache_dir(DEFAULT_OUT.resolve())
+    check_folder("out", out)
+    check_folder("cache_dir", cache)
+    report = BuildReport(out=out, cache_dir=cache)
+    lessons, notebooks = prepare(Path(lessons_dir))
+    report.lessons = [x.name for x in lessons]
+    outlines = deck.outline(deck.deck_plans(), lessons, notebooks)
+    needed = {x.lesson.name for x in outlines}
+    clock = time.perf_counter()
+    results = execute_lessons(
+        [x for x in lessons if x.name in needed],
+        notebooks,
+        cache,
+        jobs=jobs,
+        timeout=timeout,
+        log=log,
+    )
     for item in results:
         (report.cached if item.cached else report.executed)[item.name] = round(item.seconds, 2)
     report.seconds["execute"] = time.perf_counter() - clock
-
-    # 3) the book's source
     clock = time.perf_counter()
-    _stage(src, Path(lessons_dir), lessons, notebooks, results, coverage, assignment)
-    report.seconds["stage"] = time.perf_counter() - clock
-
-    # 4) render
-    clock = time.perf_counter()
-    report.warnings = _render(src, out, cache / "doctrees")
-    report.seconds["render"] = time.perf_counter() - clock
-
-    # 5) offline assets and the offline check
-    clock = time.perf_counter()
-    offline.install_assets(out / "_static")
-    problems = offline.external_resources(out)
-    if problems:
-        raise BuildError(
-            "pages would load resources from outside the site:\n  " + "\n  ".join(problems)
-        )
-    report.seconds["assets"] = time.perf_counter() - clock
+    executed = {x.name: x.notebook for x in results}
+    report.slides, report.pdfs, report.notes = write_slides(
+        outlines, notebooks, executed, out, mathjax=None, pdf=pdf
+    )
+    report.seconds["slides"] = time.perf_counter() - clock
     return report
 
 
@@ -288,11 +400,14 @@ def _stage(
     results: list[Executed],
     coverage: cov.Coverage,
     assignment: Any | None = None,
+    slides: dict[str, list[tuple[str, str]]] | None = None,
 ) -> None:
     src.mkdir(parents=True, exist_ok=True)
     wanted = {"index.md", "instructor_guide.md", "coverage.md", "_toc.yml", "_config.yml"}
     _write_if_changed(src / "index.md", pages.landing_page(lessons, title=TITLE, notebooks=True))
-    _write_if_changed(src / "instructor_guide.md", pages.instructor_guide(lessons, assignment))
+    _write_if_changed(
+        src / "instructor_guide.md", pages.instructor_guide(lessons, assignment, slides)
+    )
     page = cov.render_markdown(coverage, lessons, section_anchors(lessons))
     _write_if_changed(src / "coverage.md", page)
     for item in results:

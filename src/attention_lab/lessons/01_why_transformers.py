@@ -52,7 +52,7 @@ from attention_lab.viz.processing import draw_rnn_vs_transformer, plot_cpu_and_g
 torch.manual_seed(0)
 torch.set_num_threads(1)
 
-# %% [markdown]
+# %% [markdown] slide="Predict the last word"
 # <!-- serves: 3.1.1 3.1.4 -->
 # ## Long-range dependencies
 #
@@ -77,7 +77,7 @@ batch = agreement_task(4, distance=8, seed=1)
 for tokens, label in zip(batch.tokens, batch.labels):
     print(decode_agreement(tokens, label))
 
-# %% [markdown]
+# %% [markdown] slide="How an RNN reads a sentence"
 # <!-- serves: 3.1.1 3.1.3 -->
 # ## How an RNN reads a sequence
 #
@@ -126,7 +126,7 @@ with torch.no_grad():
     torch.testing.assert_close(h, reference(x)[1][0])
 print("your step, looped over 6 positions, matches TanhRNN and nn.RNN")
 
-# %% [markdown]
+# %% [markdown] slide="Gradients through time"
 # <!-- serves: 3.1.2 -->
 # ## Vanishing and exploding gradients
 #
@@ -229,7 +229,7 @@ print(
     else "the measurement is above your bound: check the exponent and the base"
 )
 
-# %% [markdown]
+# %% [markdown] slide="How an RNN reads a sentence"
 # <!-- serves: 3.1.3 -->
 # ## Sequential computation
 #
@@ -277,7 +277,7 @@ print(
 # `attention_lab/measurements/`). Its sizes are not the CPU run's (batch 8, width 64), so compare
 # the *shapes* of the curves, not the milliseconds.
 
-# %%
+# %% slide="How an RNN reads a sentence"
 gpu = recorded_gpu_rnn_vs_attention()
 for T, lstm, encoder, loop in zip(gpu.lengths, gpu.lstm_ms, gpu.encoder_ms, gpu.loop_rnn_ms):
     loop_text = f"{loop / encoder:5.1f}x" if loop is not None else "  (not run)"
@@ -305,7 +305,7 @@ plot_cpu_and_gpu(timing, gpu)
 # vs 1); on the right, the sequential steps per layer that the timing experiment counted, and how
 # much of the gradient survives 100 positions (from the gradient experiment).
 
-# %%
+# %% slide="How an RNN reads a sentence"
 draw_rnn_vs_transformer(timing, grads, steps=6)
 
 # %% [markdown]
@@ -332,7 +332,7 @@ print(
     else "not yet: set the two sums equal, solve for T"
 )
 
-# %% [markdown]
+# %% [markdown] slide="Predict the last word"
 # <!-- serves: 3.1.4 -->
 # ## Long-range dependencies, measured
 #
@@ -381,7 +381,7 @@ for name, accuracy in trial.accuracy.items():
         f"{name}: {accuracy[0]:.1%} (chance 50%), trained in {trial.cpu_seconds[name][0]:.1f} s CPU"
     )
 
-# %% [markdown]
+# %% [markdown] slide="Attention as the way out"
 # <!-- serves: 3.1.5 -->
 # ## Attention as the solution
 #
@@ -452,7 +452,7 @@ print(
     else "not quite: look again at the peaks of the last layer"
 )
 
-# %% [markdown]
+# %% [markdown] slide="Attention added to recurrence, then recurrence dropped"
 # <!-- serves: 3.1.1 3.1.5 -->
 # ## Before attention replaced recurrence, it was added to it
 #
@@ -470,7 +470,7 @@ print(
 # batch, optimizer and seed; held-out exact match, grouped by the length of the source in words
 # (300 steps each, as `attention-lab run rnn-attention --quick`; about a minute of CPU in all).
 
-# %%
+# %% slide="Attention added to recurrence, then recurrence dropped"
 bridge = rnn_attention.run(quick=True, seed=0, progress=False)
 print("source length (words):", bridge.source_lengths, " held-out numbers:", bridge.test_counts)
 for name, values in bridge.exact_match.items():
@@ -495,7 +495,7 @@ bridge.plot()
 # wider hidden state (a bigger bottleneck) close the gap of the plain encoder-decoder? Predict
 # first, then look at the longest inputs.
 
-# %% [markdown]
+# %% [markdown] slide="Attention added to recurrence, then recurrence dropped"
 # <!-- serves: 3.1.1 3.1.2 3.1.5 -->
 # ## Key papers, in our words
 #
@@ -526,7 +526,7 @@ bridge.plot()
 #   (Table 1), and trains faster on parallel hardware. *On this page:* the step counts, the flat
 #   attention gradient curve, the Transformer on the agreement task, and the recorded GPU times.
 
-# %% [markdown]
+# %% [markdown] slide="Human attention and its limits"
 # ## Key takeaways
 #
 # - An RNN reads one position per step and carries everything in one hidden state: $T$

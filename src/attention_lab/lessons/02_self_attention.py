@@ -51,7 +51,7 @@ from attention_lab.viz.tables import matrix_table
 torch.manual_seed(0)
 torch.set_num_threads(1)
 
-# %% [markdown]
+# %% [markdown] slide="Queries, keys and values"
 # <!-- serves: 3.2.1 3.2.2 -->
 # ## Queries, keys and values
 #
@@ -76,7 +76,7 @@ W_q, W_k, W_v = (torch.randn(d_model, d_k) / d_model**0.5 for _ in range(3))
 Q, K, V = X @ W_q, X @ W_k, X @ W_v  # each (T, d_k): one row per token
 print("Q:", tuple(Q.shape), " K:", tuple(K.shape), " V:", tuple(V.shape))
 
-# %% [markdown]
+# %% [markdown] slide="Scaled dot-product attention"
 # <!-- serves: 3.2.3 -->
 # ## Scaled dot-product attention
 #
@@ -125,7 +125,7 @@ for name in ("W_q", "W_k", "W_v"):
 # The steps you will take, drawn on this problem's own numbers: only $X$ is filled in. (The
 # worksheet has this empty diagram on its first page and the filled one in the answer key.)
 
-# %%
+# %% slide="Attention by hand"
 draw_attention_steps(problem, blank=True)
 
 # %% [markdown]
@@ -165,7 +165,7 @@ Markdown(solution_markdown(problem))
 # compared with every key (so all of $K$ is framed), scaled, turned into weights, and used to
 # average all of $V$.
 
-# %%
+# %% slide="Scaled dot-product attention"
 draw_attention_steps(problem, query=1)
 
 # %% [markdown]
@@ -175,7 +175,7 @@ draw_attention_steps(problem, query=1)
 # %%
 HTML(attention_stepper_html(problem))
 
-# %% [markdown]
+# %% [markdown] slide="Why divide by sqrt(d_k)"
 # <!-- serves: 3.2.4 -->
 # ## Why divide by $\sqrt{d_k}$?
 #
@@ -203,7 +203,7 @@ plt.show()
 # (`train_steps_to_loss_*` in the result). Adam and LayerNorm soften the damage in a model this
 # small; the gradient panel is why it bites in big models.
 
-# %% [markdown]
+# %% [markdown] slide="Multi-head attention"
 # <!-- serves: 3.2.5 -->
 # ## Multi-head attention
 #
@@ -235,14 +235,14 @@ print("concat + W_o by hand == library:", torch.allclose(by_hand, mha(x, x, x), 
 # $6 \times 4$ outputs, side by side a $6 \times 8$ concatenation, and $W_o$ mixing it back to
 # $6 \times 8$. The weights are untrained, so read the *structure*, not the patterns.
 
-# %%
+# %% slide="Multi-head attention"
 sentence = "the cat sat on the mat".split()
 torch.manual_seed(0)
 x_sentence = torch.stack([word_vector(w, 8) for w in sentence]) * 8**0.5  # (T, D)
 x_sentence = x_sentence + sinusoidal_positional_encoding(len(sentence), 8)
 draw_multihead(multihead_parts(MultiHeadAttention(8, 2), x_sentence, sentence))
 
-# %% [markdown]
+# %% [markdown] slide="Multi-head attention"
 # <!-- serves: 3.2.5 3.2.6 -->
 # ### Do heads really do different jobs? A measurement
 #
@@ -277,7 +277,7 @@ for h, role in enumerate(heads.roles):
             f"{heads.ablation[h]['match']:.3f}; one-head model {heads.single_head_accuracy['match']:.3f}"
         )
 
-# %% [markdown]
+# %% [markdown] slide="Reading attention heatmaps"
 # <!-- serves: 3.2.6 -->
 # ## Visualising attention weights
 #
@@ -329,7 +329,7 @@ my_token = "today"
 # END SOLUTION
 print(q_row.check(my_token))
 
-# %% [markdown]
+# %% [markdown] slide="What attention weights do and do not explain"
 # ## Key takeaways
 #
 # - Queries, keys and values are three linear projections of the same token embeddings: what a

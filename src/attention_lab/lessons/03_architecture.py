@@ -54,7 +54,7 @@ from attention_lab.viz.masks_diagram import batch_masks, draw_masks
 torch.manual_seed(0)
 torch.set_num_threads(1)
 
-# %% [markdown]
+# %% [markdown] slide="Encoder and decoder stacks"
 # <!-- serves: 3.3.1 3.3.5 -->
 # ## The whole model in one picture
 #
@@ -87,7 +87,7 @@ display(Markdown(paper_table_markdown()))
 # find the share of the embeddings, the attention layers and the feed-forward networks. Which
 # component would you shrink first to make a smaller model, and what would it cost?
 
-# %% [markdown]
+# %% [markdown] slide="Encoder and decoder stacks"
 # <!-- serves: 3.3.1 3.3.4 -->
 # ## Encoder and decoder blocks
 #
@@ -119,7 +119,7 @@ sizes = {
 }
 print({k: f"{v:,}" for k, v in sizes.items()})
 
-# %% [markdown]
+# %% [markdown] slide="Positional encodings"
 # Two thirds of an encoder layer's weights are in its feed-forward network
 # ($2 \cdot 512 \cdot 2048$), one third in the four $512 \times 512$ attention projections, and
 # almost nothing in LayerNorm (a gain and a bias per dimension).
@@ -201,7 +201,7 @@ pos.plot()
 # odd length, the middle token is its own partner. Predict the new order-blind ceiling before you
 # run it, then compare it with `pos.order_blind_ceiling`.
 
-# %% [markdown]
+# %% [markdown] slide="Add & Norm"
 # <!-- serves: 3.3.3 -->
 # ## Residual connections and LayerNorm
 #
@@ -258,7 +258,7 @@ draw_transformer(6, norm_first=True)
 # stack without residuals still lose its gradient with 4 layers instead of 12? Plot
 # `res.grad_norm_by_layer_at_init` for both depths and explain the slope.
 
-# %% [markdown]
+# %% [markdown] slide="The decoder at work"
 # <!-- serves: 3.3.4 -->
 # ## The flow of information, and the masks that direct it
 #
@@ -304,7 +304,7 @@ mask.plot()
 # `Transformer.make_masks` combines them). Each row is one query; bright cells are the keys it
 # may see.
 
-# %%
+# %% slide="The decoder at work"
 numbers_task = NumberTranslation(9999)
 tok = numbers_task.tokenizer
 pairs = [(tok.encode(number_to_words(n)), tok.encode(number_to_digits(n))) for n in (42, 2005, 342)]
@@ -370,14 +370,14 @@ for token, row in zip(example.output, weights):
 # probability to every token of the vocabulary, the most likely one is appended (greedy
 # decoding), and the decoder runs again. Each cell shows a candidate and its probability.
 
-# %%
+# %% slide="The decoder at work"
 src_ids, tgt_ids = tok.encode("three hundred and forty-two"), tok.encode("3 4 2")
 steps = decoder_steps(
     translator.model, src_ids, tgt_ids, VOCABULARY, bos_id=tok.bos_id, eos_id=tok.eos_id
 )
 draw_decoder(steps)
 
-# %% [markdown]
+# %% [markdown] slide="How the paper trains"
 # A trained model is sure of itself on a number like this one: the top candidate takes almost
 # all of the probability at every step. Teacher forcing and generation agree here because the
 # model's own tokens are the right ones; early in training they differ, since generation feeds
@@ -401,7 +401,7 @@ draw_decoder(steps)
 # stack with and without warm-up, beside a deep pre-norm stack without warm-up. (The page trains
 # 200 steps; `attention-lab run translator-training --quick` trains 300.)
 
-# %%
+# %% slide="How the paper trains"
 recipe = training_recipe.run(steps=200, seed=0, progress=False)
 for name in recipe.variants:
     print(
@@ -431,7 +431,7 @@ recipe.plot()
 # warm-up", "deep post-norm, no warm-up"), progress=False)`. Does warm-up still matter at a
 # third of the learning rate?
 
-# %% [markdown]
+# %% [markdown] slide="Trace one token through an encoder block"
 # <!-- serves: 3.3.1 3.3.4 -->
 # ## Activity: trace one token through an encoder block
 #
@@ -474,7 +474,7 @@ inputs = torch.stack([word_vector(w, 8) for w in tokens]) * math.sqrt(8)
 inputs = inputs + sinusoidal_positional_encoding(len(tokens), 8)
 print(torch.allclose(layer8(inputs[None])[0, 2].double(), walk8.output, atol=1e-6))
 
-# %% [markdown]
+# %% [markdown] slide="The paper's key ideas and their impact"
 # <!-- serves: 3.3.5 -->
 # ## Key takeaways of the paper
 #

@@ -55,7 +55,7 @@ from attention_lab.viz import plot_attention
 torch.manual_seed(0)
 torch.set_num_threads(1)  # timings below compare like with like on one core
 
-# %% [markdown]
+# %% [markdown] slide="Live coding: Q, K and V projections"
 # <!-- serves: 3.4.2 3.4.1 -->
 # ## 1. Queries, keys and values are three linear projections
 #
@@ -107,7 +107,7 @@ class QKVProjection(nn.Module):
 # %%
 lab34.q1.check()
 
-# %% [markdown]
+# %% [markdown] slide="Implement scaled dot-product attention"
 # <!-- serves: 3.4.3 3.4.1 -->
 # ## 2. Scores: every query against every key, then the scale
 #
@@ -201,7 +201,7 @@ def weighted_sum(weights, v):
 # %%
 lab34.q4.check()
 
-# %% [markdown]
+# %% [markdown] slide="Implement scaled dot-product attention"
 # <!-- serves: 3.4.1 3.4.3 -->
 # ## 5. The whole of scaled dot-product attention
 #
@@ -241,7 +241,7 @@ print("matches attention_lab and torch.nn.functional.scaled_dot_product_attentio
 plot_attention(weights[0], tokens, title="untrained projections: weights of each query (rows)")
 plt.show()
 
-# %% [markdown]
+# %% [markdown] slide="Matrix products and masks"
 # <!-- serves: 3.4.1 3.4.4 -->
 # ## 6. Matrix multiplication for efficiency
 #
@@ -339,7 +339,7 @@ print(
     f"64 sequences: loop over the batch {loop_s * 1e3:.2f} ms, one batched call {batch_s * 1e3:.2f} ms (x{loop_s / batch_s:.1f})"
 )
 
-# %% [markdown]
+# %% [markdown] slide="Matrix products and masks"
 # <!-- serves: 3.4.4 3.4.1 -->
 # ## 7. Padding and masking
 #
@@ -453,7 +453,7 @@ print(
     scaled_dot_product_attention(one_query, three_keys, three_keys, nothing_allowed)[1],
 )
 
-# %% [markdown]
+# %% [markdown] slide="Modify and compare"
 # <!-- serves: 3.4.2 3.4.4 -->
 # ## 8. Multi-head attention: split, attend, merge
 #
@@ -550,7 +550,7 @@ for num_heads in (1, 2, 4, 8):
 # %%
 lab34.summary()
 
-# %% [markdown]
+# %% [markdown] slide="The building blocks of every Transformer"
 # ## Key takeaways
 #
 # - Q, K and V are three learned linear projections of the same tokens (`nn.Linear`), and the

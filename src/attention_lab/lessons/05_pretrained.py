@@ -68,7 +68,7 @@ def table(header, rows):
 torch.manual_seed(0)
 torch.set_num_threads(1)
 
-# %% [markdown]
+# %% [markdown] slide="From scratch to pretrained"
 # <!-- serves: 3.3.1 3.4.4 -->
 # ## 1. BERT is the Transformer's encoder stack
 #
@@ -187,7 +187,7 @@ ours_short = tokenizer(sentences[0], max_len=8)
 assert short["input_ids"] == ours_short.input_ids[0].tolist() and ours_short.truncated[0]
 print("truncated to 8:", hf_tokenizer.convert_ids_to_tokens(short["input_ids"]))
 
-# %% [markdown]
+# %% [markdown] slide="From scratch to pretrained"
 # <!-- serves: 3.4.4 -->
 # ## 3. The same numbers as Hugging Face
 #
@@ -298,7 +298,7 @@ similarity = E @ E.T  # (4, 384) @ (384, 4) -> (4, 4)
 for sentence, row in zip(pairs, similarity):
     print(f"{sentence:<40}", " ".join(f"{v:5.2f}" for v in row.tolist()))
 
-# %% [markdown]
+# %% [markdown] slide="A pretrained encoder's embeddings and heads"
 # <!-- serves: 3.2.6 3.2.5 -->
 # ## 5. Looking at real heads
 #
@@ -365,7 +365,7 @@ show(
     )
 )
 
-# %% [markdown]
+# %% [markdown] slide="A pretrained encoder's embeddings and heads"
 # <!-- serves: 3.2.5 -->
 # ## 6. What do the heads do?
 #
@@ -427,7 +427,7 @@ layer, head = divmod(int(share.argmax()), share.shape[1])
 print(f"most next-token head: layer {layer}, head {head} ({share.max():.0%})")
 assert share.shape == (6, 12)
 
-# %% [markdown]
+# %% [markdown] slide="A pretrained encoder's embeddings and heads"
 # <!-- serves: 3.3.1 3.3.5 -->
 # ## 7. Three families of pretrained models, in our classes
 #
@@ -742,7 +742,7 @@ print(f'attention-lab attention "{sentences[0]}" --layer {coref_layer} --head {c
 # load models from the Hub, and fine-tunes a pretrained encoder on a labelled dataset. Everything
 # it loads is one of the three families above, built from the blocks you wrote.
 
-# %% [markdown]
+# %% [markdown] slide="A pretrained encoder's embeddings and heads"
 # ## Key takeaways
 #
 # - A BERT-style model is the Transformer's encoder stack plus learned position and token-type

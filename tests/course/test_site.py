@@ -18,7 +18,7 @@ from urllib.parse import urlparse
 import pytest
 
 from attention_lab.assessment.bank import load_questions
-from attention_lab.course import offline
+from attention_lab.course import offline, site
 from attention_lab.course.coverage import quiz_questions
 from attention_lab.course.lessons import LESSONS_DIR
 from attention_lab.course.notebooks import PLACEHOLDER
@@ -274,3 +274,27 @@ def test_screenshots_of_the_landing_page_and_a_lesson(course, base_url, browser,
             visit.page.screenshot(path=str(path), full_page=True)
             assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and path.stat().st_size > 20_000
             shutil.copy(path, SHOTS / shot)
+
+
+# --- the stylesheet on a warm build ----------------------------------------------------------
+
+
+def test_a_changed_stylesheet_reaches_the_site_on_a_warm_build(course, monkeypatch):
+    """Sphinx copies static files only when it rewrites a page; a warm build may rewrite none
+    ("no targets are out of date"). Rendering is replaced by exactly that case here."""
+    monkeypatch.setattr("attention_lab.course.execute.library_fingerprint", lambda: "pinned")
+    monkeypatch.setattr(site, "_render", lambda src, out, doctrees: [])  # no page rewritten
+    served = course.out / "_static" / "attention-lab.css"
+    original = site.CSS
+    assert served.read_text() == original
+    changed = original + "/* a rule added after the first build */\n"
+    lessons = course.out.parent / "lessons"
+    try:
+        monkeypatch.setattr(site, "CSS", changed)
+        again = build(lessons, course.out, questions=QUESTIONS, allow_gaps=True)
+        assert again.executed == {}  # a warm build: nothing executed
+        assert served.read_text() == changed
+    finally:  # the later tests see the site as it was
+        monkeypatch.setattr(site, "CSS", original)
+        build(lessons, course.out, questions=QUESTIONS, allow_gaps=True)
+    assert served.read_text() == original

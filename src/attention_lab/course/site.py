@@ -195,8 +195,10 @@ def build(
     report.warnings = _render(src, out, cache / "doctrees")
     report.seconds["render"] = time.perf_counter() - clock
 
-    # 5) offline assets and the offline check
+    # 5) our own static files (Sphinx copies them only when some page was rewritten, so a warm
+    # build would keep a stale stylesheet), offline assets and the offline check
     clock = time.perf_counter()
+    _sync_static(src / "_static", out / "_static")
     offline.install_assets(out / "_static")
     problems = offline.external_resources(out)
     if problems:
@@ -269,6 +271,13 @@ def _write_if_changed(path: Path, data: str | bytes) -> None:
         return
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(raw)
+
+
+def _sync_static(staged: Path, served: Path) -> None:
+    """Copy every file staged under ``staged`` to the same place under ``served`` if it differs."""
+    for path in staged.rglob("*"):
+        if path.is_file():
+            _write_if_changed(served / path.relative_to(staged), path.read_bytes())
 
 
 def section_anchors(lessons: list[Lesson]) -> dict[tuple[str, str], str]:

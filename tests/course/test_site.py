@@ -276,6 +276,36 @@ def test_screenshots_of_the_landing_page_and_a_lesson(course, base_url, browser,
             shutil.copy(path, SHOTS / shot)
 
 
+# --- code width ------------------------------------------------------------------------------
+
+# Each code block as it would be without wrapping: its width, its column's, and its longest line.
+CODE_WIDTHS = """() => Array.from(document.querySelectorAll('div.cell_input pre')).map((pre) => {
+    const wrap = pre.style.whiteSpace;
+    pre.style.whiteSpace = 'pre';
+    const result = {scroll: pre.scrollWidth, client: pre.clientWidth,
+                    line: pre.textContent.split('\\n').reduce((a, b) => (b.length > a.length ? b : a), '')};
+    pre.style.whiteSpace = wrap;
+    return result; })"""
+
+
+@pytest.mark.browser
+def test_no_lesson_code_block_is_wider_than_its_column_at_1280_pixels(course, base_url, browser):
+    """At a 1280-pixel window every code line fits the content column unwrapped (the CSS wraps
+    what would not, but a wrapped line is harder to read); the lessons' formatter width,
+    lessons/ruff.toml, is what fits."""
+    real = [f"{p.stem}.html" for p in _real_lessons()] or ["91_fixture_attention.html"]
+    too_wide = []
+    for name in real:
+        with Visit(browser, f"{base_url}/{name}") as visit:
+            assert visit.page.viewport_size["width"] == 1280
+            blocks = visit.page.evaluate(CODE_WIDTHS)
+            assert blocks, f"{name}: no code blocks found"
+            too_wide += [
+                f"{name}: {b['line'].strip()[:50]!r}" for b in blocks if b["scroll"] > b["client"]
+            ]
+    assert too_wide == [], "code wider than its column:\n" + "\n".join(too_wide)
+
+
 # --- the stylesheet on a warm build ----------------------------------------------------------
 
 

@@ -41,12 +41,22 @@ from attention_lab import (
 )
 from attention_lab.exercises.heatmap_reading import HeatmapReading
 from attention_lab.experiments import multihead_roles, scaling
-from attention_lab.handcalc import check_handcalc, generate_handcalc, solution_markdown
+from attention_lab.handcalc import (
+    check_handcalc,
+    generate_handcalc,
+    solution_markdown,
+)
 from attention_lab.numerics import rounding_bound
 from attention_lab.tracing import word_vector
 from attention_lab.viz import interactive_attention, plot_attention, show
-from attention_lab.viz.attention_steps import attention_stepper_html, draw_attention_steps
-from attention_lab.viz.multihead_diagram import draw_multihead, multihead_parts
+from attention_lab.viz.attention_steps import (
+    attention_stepper_html,
+    draw_attention_steps,
+)
+from attention_lab.viz.multihead_diagram import (
+    draw_multihead,
+    multihead_parts,
+)
 from attention_lab.viz.tables import matrix_table
 
 torch.manual_seed(0)
@@ -100,7 +110,9 @@ output = weights @ V  # (T, T) @ (T, d_k) -> (T, d_k)
 lib_output, lib_weights = scaled_dot_product_attention(Q, K, V)
 print("rows sum to 1:", torch.allclose(weights.sum(-1), torch.ones(T)))
 print(
-    "matches the library:", torch.allclose(output, lib_output), torch.allclose(weights, lib_weights)
+    "matches the library:",
+    torch.allclose(output, lib_output),
+    torch.allclose(weights, lib_weights),
 )
 
 # %% [markdown]
@@ -118,7 +130,11 @@ problem = generate_handcalc(seed=7)
 tokens = list(problem.tokens)
 features = [f"x{j + 1}" for j in range(problem.d_model)]  # the columns of X
 dk = [f"d{j + 1}" for j in range(problem.d_k)]  # the columns of Q, K, V
-display(matrix_table(problem.X, tokens, features, caption="X (one row per token)"))
+display(
+    matrix_table(
+        problem.X, tokens, features, caption="X (one row per token)"
+    )
+)
 for name in ("W_q", "W_k", "W_v"):
     display(matrix_table(getattr(problem, name), features, dk, caption=name))
 
@@ -141,13 +157,19 @@ my_scores = problem.scores.tolist()
 my_weights = problem.weights.tolist()
 my_output = problem.output.tolist()
 # END SOLUTION
-print(check_handcalc(7, Q=my_Q, scores=my_scores, weights=my_weights, output=my_output))
+print(
+    check_handcalc(
+        7, Q=my_Q, scores=my_scores, weights=my_weights, output=my_output
+    )
+)
 
 # %% [markdown]
 # What the checker says about classic slips, for example forgetting the scale:
 
 # %%
-unscaled_weights = np.round(torch.softmax(torch.tensor(problem.scores), dim=-1).numpy(), 2)
+unscaled_weights = np.round(
+    torch.softmax(torch.tensor(problem.scores), dim=-1).numpy(), 2
+)
 print(check_handcalc(7, weights=unscaled_weights).message)
 print(check_handcalc(7, output=problem.weights @ problem.K).message)
 
@@ -223,15 +245,21 @@ plt.show()
 # library's `MultiHeadAttention` computes, up to the rounding of adding in another order:
 
 # %%
-mha = MultiHeadAttention(d_model=16, num_heads=4).double()  # float64: rounding far below a bug
+mha = MultiHeadAttention(
+    d_model=16, num_heads=4
+).double()  # float64: rounding far below a bug
 x = torch.randn(2, 5, 16, dtype=torch.float64)
 by_hand, _ = multihead_roles.multihead_by_hand(mha, x)
-# a sum of n terms, in any order, is within gamma_n * sum(|terms|) of exact (docs/numerics.md):
-# the longest chain here adds 16 + 4 + 5 + 16 < 50 terms of sizes adding up to below 1e3
+# a sum of n terms, in any order, is within gamma_n * sum(|terms|) of
+# the exact value (docs/numerics.md): the longest chain here adds
+# 16 + 4 + 5 + 16 < 50 terms of sizes adding up to below 1e3
 gap = (by_hand - mha(x, x, x)).abs().max().item()
-print(f"concat + W_o by hand vs library: largest difference {gap:.0e}, "
-      f"rounding bound {rounding_bound(50, torch.float64, 1e3):.0e}")  # fmt: skip
-assert gap <= rounding_bound(50, torch.float64, 1e3)
+bound = rounding_bound(50, torch.float64, 1e3)
+print(
+    f"concat + W_o by hand vs library: largest difference {gap:.0e}, "
+    f"rounding bound {bound:.0e}"
+)
+assert gap <= bound
 
 # %% [markdown]
 # The same, drawn from a real `MultiHeadAttention` ($d_{model} = 8$, 2 heads, so $d_k = 4$) on a
@@ -244,9 +272,13 @@ assert gap <= rounding_bound(50, torch.float64, 1e3)
 # %%
 sentence = "the cat sat on the mat".split()
 torch.manual_seed(0)
-x_sentence = torch.stack([word_vector(w, 8) for w in sentence]) * 8**0.5  # (T, D)
+x_sentence = (
+    torch.stack([word_vector(w, 8) for w in sentence]) * 8**0.5
+)  # (T, D)
 x_sentence = x_sentence + sinusoidal_positional_encoding(len(sentence), 8)
-draw_multihead(multihead_parts(MultiHeadAttention(8, 2), x_sentence, sentence))
+draw_multihead(
+    multihead_parts(MultiHeadAttention(8, 2), x_sentence, sentence)
+)
 
 # %% [markdown]
 # <!-- serves: 3.2.5 3.2.6 -->
@@ -260,10 +292,24 @@ draw_multihead(multihead_parts(MultiHeadAttention(8, 2), x_sentence, sentence))
 
 # %%
 heads = multihead_roles.run(quick=True, progress=False)
-for h, (role, row) in enumerate(zip(heads.roles, heads.scores)):
-    print(f"head {h}: {role:16s} scores", {p: round(s, 2) for p, s in zip(heads.patterns, row)})
-print("accuracy, all heads:", {k: round(v, 3) for k, v in heads.accuracy.items()})
-print("accuracy, one-head model:", {k: round(v, 3) for k, v in heads.single_head_accuracy.items()})
+display(
+    matrix_table(
+        heads.scores,
+        [f"head {h}: {role}" for h, role in enumerate(heads.roles)],
+        heads.patterns,
+        caption="each head's mean weight on the position each pattern "
+        "predicts",
+        corner="head",
+    )
+)
+print(
+    "accuracy, all heads:",
+    {k: round(v, 3) for k, v in heads.accuracy.items()},
+)
+print(
+    "accuracy, one-head model:",
+    {k: round(v, 3) for k, v in heads.single_head_accuracy.items()},
+)
 for h, acc in enumerate(heads.ablation):
     print(f"without head {h}:", {k: round(v, 3) for k, v in acc.items()})
 fig = heads.plot()
@@ -279,8 +325,10 @@ plt.show()
 for h, role in enumerate(heads.roles):
     if role == "matching letter":
         print(
-            f"head {h} (matching letter) removed: match {heads.accuracy['match']:.3f} -> "
-            f"{heads.ablation[h]['match']:.3f}; one-head model {heads.single_head_accuracy['match']:.3f}"
+            f"head {h} (matching letter) removed: match "
+            f"{heads.accuracy['match']:.3f} -> "
+            f"{heads.ablation[h]['match']:.3f}; one-head model "
+            f"{heads.single_head_accuracy['match']:.3f}"
         )
 
 # %% [markdown]
@@ -297,7 +345,9 @@ for h, role in enumerate(heads.roles):
 
 # %%
 tokens = heads.example_tokens
-ax = plot_attention(heads.example_weights[0], tokens, title="head 0 of the trained model")
+ax = plot_attention(
+    heads.example_weights[0], tokens, title="head 0 of the trained model"
+)
 plt.show()
 
 # %% [markdown]
@@ -305,7 +355,9 @@ plt.show()
 # the query token, the key token and the weight.
 
 # %%
-fig = interactive_attention(np.array(heads.example_weights), tokens, title="trained model")
+fig = interactive_attention(
+    np.array(heads.example_weights), tokens, title="trained model"
+)
 show(fig)
 
 # %% [markdown]
@@ -317,7 +369,11 @@ show(fig)
 
 # %%
 reading = HeatmapReading.generated(seed=3)
-show(interactive_attention(reading.weights, reading.tokens, title="read this heatmap"))
+show(
+    interactive_attention(
+        reading.weights, reading.tokens, title="read this heatmap"
+    )
+)
 
 # %%
 q_prev = reading.previous_head_question()

@@ -41,7 +41,9 @@
 import copy
 import os
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never ask the internet for anything
+os.environ.setdefault(
+    "HF_HUB_OFFLINE", "1"
+)  # never ask the internet for anything
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 import tempfile
@@ -58,12 +60,16 @@ from attention_lab.explorer import head_summaries
 from attention_lab.nn.interop import hf_name_mapping
 from attention_lab.numerics import float32_allowance, rounding_bound
 from attention_lab.viz import interactive_attention, plot_attention, show
+from attention_lab.viz.tables import matrix_table
 
 
 def table(header, rows):
-    """A Markdown table (matrices are shown as labelled tables, not numpy printing)."""
+    """A Markdown table of ``rows`` under ``header`` (text cells; matrices
+    of numbers are shown with ``matrix_table``)."""
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
+    lines += [
+        "| " + " | ".join(str(cell) for cell in row) + " |" for row in rows
+    ]
     display(Markdown("\n".join(lines)))
 
 
@@ -101,8 +107,15 @@ torch.set_num_threads(1)
 # %%
 model, tokenizer = al.load_minilm()
 print(model.config)
-print("layers:", {type(layer).__name__ for layer in model.layers}, "x", len(model.layers))
-print(f"parameters: {sum(p.numel() for p in model.parameters()) / 1e6:.1f} M")
+print(
+    "layers:",
+    {type(layer).__name__ for layer in model.layers},
+    "x",
+    len(model.layers),
+)
+print(
+    f"parameters: {sum(p.numel() for p in model.parameters()) / 1e6:.1f} M"
+)
 
 # %% [markdown]
 # Loading pretrained weights is nothing but renaming. Hugging Face calls the query projection of
@@ -127,7 +140,9 @@ for hf_name, our_name in hf_name_mapping(1).items():
 # %%
 from transformers import AutoTokenizer
 
-hf_tokenizer = AutoTokenizer.from_pretrained(str(al.minilm_path()), local_files_only=True)
+hf_tokenizer = AutoTokenizer.from_pretrained(
+    str(al.minilm_path()), local_files_only=True
+)
 sentences = [
     "The animal didn't cross the street because it was too tired.",
     "Transformers are unreasonably effective.",
@@ -154,7 +169,11 @@ table(
             hf_tokenizer.sep_token_id,
             "ends a sentence (and separates A from B)",
         ),
-        (hf_tokenizer.pad_token, hf_tokenizer.pad_token_id, "fills short sentences of a batch"),
+        (
+            hf_tokenizer.pad_token,
+            hf_tokenizer.pad_token_id,
+            "fills short sentences of a batch",
+        ),
         (
             hf_tokenizer.mask_token,
             hf_tokenizer.mask_token_id,
@@ -186,8 +205,13 @@ table(
 )
 short = hf_tokenizer(sentences[0], truncation=True, max_length=8)
 ours_short = tokenizer(sentences[0], max_len=8)
-assert short["input_ids"] == ours_short.input_ids[0].tolist() and ours_short.truncated[0]
-print("truncated to 8:", hf_tokenizer.convert_ids_to_tokens(short["input_ids"]))
+assert (
+    short["input_ids"] == ours_short.input_ids[0].tolist()
+    and ours_short.truncated[0]
+)
+print(
+    "truncated to 8:", hf_tokenizer.convert_ids_to_tokens(short["input_ids"])
+)
 
 # %% [markdown]
 # <!-- serves: 3.4.4 -->
@@ -208,18 +232,30 @@ hf_model = AutoModel.from_pretrained(
 with torch.no_grad():
     ours = model(batch.input_ids, batch.attention_mask, batch.token_type_ids)
     theirs = hf_model(
-        **{k: getattr(batch, k) for k in ("input_ids", "attention_mask", "token_type_ids")},
+        **{
+            k: getattr(batch, k)
+            for k in ("input_ids", "attention_mask", "token_type_ids")
+        },
         output_attentions=True,
     )
 
 real = batch.attention_mask.bool()  # (B, T): True for real tokens
-hidden_gap = (ours.last_hidden_state - theirs.last_hidden_state)[real].abs().max().item()
-attention_gaps = [  # (B, H, T_q, T_k) -> (B, T_q, H, T_k), then the rows of real queries
+hidden_gap = (
+    (ours.last_hidden_state - theirs.last_hidden_state)[real]
+    .abs()
+    .max()
+    .item()
+)
+# (B, H, T_q, T_k) -> (B, T_q, H, T_k), then the rows of real queries
+attention_gaps = [
     (a - b).transpose(1, 2)[real].abs().max().item()
     for a, b in zip(ours.attentions, theirs.attentions)
 ]
 print(f"largest difference in the last hidden states: {hidden_gap:.1e}")
-print("largest difference in attention weights, per layer:", [f"{g:.0e}" for g in attention_gaps])
+print(
+    "largest difference in attention weights, per layer:",
+    [f"{g:.0e}" for g in attention_gaps],
+)
 
 # %% [markdown]
 # How small must a difference be to count as "the same"? Both programs do float32 arithmetic but
@@ -235,25 +271,46 @@ print("largest difference in attention weights, per layer:", [f"{g:.0e}" for g i
 # own float32 run (same operations, same kernels, so errors of the same size).
 
 # %%
-model64, hf_model64 = copy.deepcopy(model).double(), copy.deepcopy(hf_model).double()
+model64, hf_model64 = (
+    copy.deepcopy(model).double(),
+    copy.deepcopy(hf_model).double(),
+)
 with torch.no_grad():
-    ours64 = model64(batch.input_ids, batch.attention_mask, batch.token_type_ids)
+    ours64 = model64(
+        batch.input_ids, batch.attention_mask, batch.token_type_ids
+    )
     theirs64 = hf_model64(
-        **{k: getattr(batch, k) for k in ("input_ids", "attention_mask", "token_type_ids")},
+        **{
+            k: getattr(batch, k)
+            for k in ("input_ids", "attention_mask", "token_type_ids")
+        },
         output_attentions=True,
     )
 bound64 = rounding_bound(6 * 3552, torch.float64, 1.5e4)
 exact = ours64.last_hidden_state[real]  # (real tokens, 384) float64
-gap64 = max(  # hidden states and every layer's attention rows of real queries
-    (exact - theirs64.last_hidden_state[real]).abs().max().item(),
-    *[(a - b).transpose(1, 2)[real].abs().max().item()
-      for a, b in zip(ours64.attentions, theirs64.attentions)],
-)  # fmt: skip
-ours_error = (ours.last_hidden_state[real].double() - exact).abs().max().item()
-theirs_error = (theirs.last_hidden_state[real].double() - exact).abs().max().item()
+gap64 = (
+    max(  # hidden states and every layer's attention rows of real queries
+        (exact - theirs64.last_hidden_state[real]).abs().max().item(),
+        *[
+            (a - b).transpose(1, 2)[real].abs().max().item()
+            for a, b in zip(ours64.attentions, theirs64.attentions)
+        ],
+    )
+)
+ours_error = (
+    (ours.last_hidden_state[real].double() - exact).abs().max().item()
+)
+theirs_error = (
+    (theirs.last_hidden_state[real].double() - exact).abs().max().item()
+)
 allowance = float32_allowance(theirs.last_hidden_state[real], exact)
-print(f"float64: largest difference {gap64:.1e}, rounding bound {bound64:.1e}")
-print(f"float32 from float64: ours {ours_error:.1e}, transformers' {theirs_error:.1e}")
+print(
+    f"float64: largest difference {gap64:.1e}, rounding bound {bound64:.1e}"
+)
+print(
+    f"float32 from float64: ours {ours_error:.1e}, transformers' "
+    f"{theirs_error:.1e}"
+)
 assert gap64 <= bound64 and ours_error <= allowance
 
 # %% [markdown]
@@ -270,25 +327,47 @@ from sentence_transformers import SentenceTransformer
 from transformers import pipeline
 
 extractor = pipeline(
-    "feature-extraction", model=str(al.minilm_path()), tokenizer=hf_tokenizer, framework="pt"
+    "feature-extraction",
+    model=str(al.minilm_path()),
+    tokenizer=hf_tokenizer,
+    framework="pt",
 )
-features = torch.tensor(extractor(sentences[1]))  # (1, T, 384): one vector per token
+features = torch.tensor(
+    extractor(sentences[1])
+)  # (1, T, 384): one vector per token
 with torch.no_grad():
     single = tokenizer(sentences[1])
-    ours_single = model(single.input_ids, single.attention_mask).last_hidden_state
+    ours_single = model(
+        single.input_ids, single.attention_mask
+    ).last_hidden_state
 pipeline_gap = (features - ours_single).abs().max().item()
 
-st_model = SentenceTransformer(str(al.minilm_path()), device="cpu", local_files_only=True)
-theirs_sentences = st_model.encode(sentences, convert_to_tensor=True).cpu()  # (2, 384)
+st_model = SentenceTransformer(
+    str(al.minilm_path()), device="cpu", local_files_only=True
+)
+theirs_sentences = st_model.encode(
+    sentences, convert_to_tensor=True
+).cpu()  # (2, 384)
 ours_sentences = al.sentence_embeddings(model, tokenizer, sentences)
 st_gap = (theirs_sentences - ours_sentences).abs().max().item()
-print(f"pipeline('feature-extraction') vs our encoder: largest difference {pipeline_gap:.1e}")
-print(f"sentence-transformers vs al.sentence_embeddings: largest difference {st_gap:.1e}")
-# the same test as above: ours as close to our float64 run as the toolkit's float32 run is
+print(
+    "pipeline('feature-extraction') vs our encoder: largest difference "
+    f"{pipeline_gap:.1e}"
+)
+print(
+    "sentence-transformers vs al.sentence_embeddings: largest difference "
+    f"{st_gap:.1e}"
+)
+# the same test as above: ours as close to our float64 run as the
+# toolkit's float32 run is
 with torch.no_grad():
-    single64 = model64(single.input_ids, single.attention_mask).last_hidden_state
+    single64 = model64(
+        single.input_ids, single.attention_mask
+    ).last_hidden_state
 sentences64 = al.sentence_embeddings(model64, tokenizer, sentences)
-assert (ours_single - single64).abs().max() <= float32_allowance(features, single64)
+assert (ours_single - single64).abs().max() <= float32_allowance(
+    features, single64
+)
 assert (ours_sentences - sentences64).abs().max() <= float32_allowance(
     theirs_sentences, sentences64
 )
@@ -307,16 +386,25 @@ assert (ours_sentences - sentences64).abs().max() <= float32_allowance(
 # %%
 def my_mean_pooling(hidden, attention_mask):
     # BEGIN SOLUTION
-    weights = attention_mask.to(hidden.dtype).unsqueeze(-1)  # (B, T) -> (B, T, 1)
+    weights = attention_mask.to(hidden.dtype).unsqueeze(
+        -1
+    )  # (B, T) -> (B, T, 1)
     return (hidden * weights).sum(dim=1) / weights.sum(dim=1)  # (B, D)
     # END SOLUTION
 
 
 pooled = my_mean_pooling(ours.last_hidden_state, batch.attention_mask)
-torch.testing.assert_close(pooled, al.mean_pooling(ours.last_hidden_state, batch.attention_mask))
-print("mean pooling matches the library; lengths before scaling:", pooled.norm(dim=1).tolist())
+torch.testing.assert_close(
+    pooled, al.mean_pooling(ours.last_hidden_state, batch.attention_mask)
+)
+print(
+    "mean pooling matches the library; lengths before scaling:",
+    pooled.norm(dim=1).tolist(),
+)
 unit = F.normalize(pooled, dim=1)  # step 2: divide each row by its length
-torch.testing.assert_close(unit, al.sentence_embeddings(model, tokenizer, sentences))
+torch.testing.assert_close(
+    unit, al.sentence_embeddings(model, tokenizer, sentences)
+)
 print("mean pooling, then scaling to length 1, is al.sentence_embeddings")
 
 # %% [markdown]
@@ -329,10 +417,18 @@ pairs = [
     "The stock market fell sharply today.",
     "Shares dropped at the close of trading.",
 ]
-E = al.sentence_embeddings(model, tokenizer, pairs)  # (4, 384), each of length 1
+E = al.sentence_embeddings(
+    model, tokenizer, pairs
+)  # (4, 384), each of length 1
 similarity = E @ E.T  # (4, 384) @ (384, 4) -> (4, 4)
-for sentence, row in zip(pairs, similarity):
-    print(f"{sentence:<40}", " ".join(f"{v:5.2f}" for v in row.tolist()))
+display(
+    matrix_table(
+        similarity,
+        [f"{j + 1}: {s}" for j, s in enumerate(pairs)],
+        ["1", "2", "3", "4"],
+        caption="cosine similarity of the sentences' vectors",
+    )
+)
 
 # %% [markdown]
 # <!-- serves: 3.2.6 3.2.5 -->
@@ -345,12 +441,18 @@ for sentence, row in zip(pairs, similarity):
 
 # %%
 tired = al.sentence_attention(model, tokenizer, sentences[0])
-wide = al.sentence_attention(model, tokenizer, sentences[0].replace("tired", "wide"))
-it, animal, street = (tired.tokens.index(t) for t in ("it", "animal", "street"))
+wide = al.sentence_attention(
+    model, tokenizer, sentences[0].replace("tired", "wide")
+)
+it, animal, street = (
+    tired.tokens.index(t) for t in ("it", "animal", "street")
+)
 
 
 def animal_minus_street(result):
-    w = result.weights[:, :, it]  # (L, H, T): what "it" looks at, in every head
+    w = result.weights[
+        :, :, it
+    ]  # (L, H, T): what "it" looks at, in every head
     return w[..., animal] - w[..., street]  # (L, H)
 
 
@@ -361,23 +463,34 @@ print(
     f"layer {coref_layer}, head {coref_head}"
 )
 for name, result in (("tired", tired), ("wide", wide)):
-    row = result.weights[coref_layer, coref_head, it]  # what "it" looks at in that head
+    row = result.weights[
+        coref_layer, coref_head, it
+    ]  # what "it" looks at in that head
     print(
-        f"  ...too {name}: 'it' -> 'animal' {row[animal]:.2f}, -> 'street' {row[street]:.2f}, "
+        f"  ...too {name}: 'it' -> 'animal' {row[animal]:.2f}, -> 'street' "
+        f"{row[street]:.2f}, "
         f"most weight on {result.tokens[int(row.argmax())]!r}"
     )
 row = wide.weights[coref_layer, coref_head, it]
 print(
     "  with 'wide' it",
-    "switches to 'street'" if row[street] > row[animal] else "does not switch to 'street'",
+    "switches to 'street'"
+    if row[street] > row[animal]
+    else "does not switch to 'street'",
 )
 
 fig, axes = plt.subplots(1, 2, figsize=(14, 6))
 plot_attention(
-    tired.weights[coref_layer, coref_head], tired.tokens, ax=axes[0], title="... it was too tired"
+    tired.weights[coref_layer, coref_head],
+    tired.tokens,
+    ax=axes[0],
+    title="... it was too tired",
 )
 plot_attention(
-    wide.weights[coref_layer, coref_head], wide.tokens, ax=axes[1], title="... it was too wide"
+    wide.weights[coref_layer, coref_head],
+    wide.tokens,
+    ax=axes[1],
+    title="... it was too wide",
 )
 fig.suptitle(f"all-MiniLM-L6-v2, layer {coref_layer}, head {coref_head}")
 fig.tight_layout()
@@ -397,7 +510,9 @@ plt.show()
 # %%
 show(
     interactive_attention(
-        tired.weights, tired.tokens, title="all-MiniLM-L6-v2: every layer and head"
+        tired.weights,
+        tired.tokens,
+        title="all-MiniLM-L6-v2: every layer and head",
     )
 )
 
@@ -412,7 +527,11 @@ show(
 
 # %%
 summaries = head_summaries(
-    tired.weights, tired.tokens, start_token="[CLS]", end_token="[SEP]", self_attention=True
+    tired.weights,
+    tired.tokens,
+    start_token="[CLS]",
+    end_token="[SEP]",
+    self_attention=True,
 )
 names = ["entropy", "previous", "itself", "start", "end"]
 titles = [
@@ -424,18 +543,28 @@ titles = [
 ]
 fig, axes = plt.subplots(1, 5, figsize=(22, 3.2))
 for ax, name, title in zip(axes, names, titles):
-    grid = torch.tensor([[getattr(s, name) for s in row] for row in summaries])  # (L, H)
+    grid = torch.tensor(
+        [[getattr(s, name) for s in row] for row in summaries]
+    )  # (L, H)
     image = ax.imshow(grid, cmap="viridis")
-    ax.set(title=title, xlabel="head", ylabel="layer", xticks=range(12), yticks=range(6))
+    ax.set(
+        title=title,
+        xlabel="head",
+        ylabel="layer",
+        xticks=range(12),
+        yticks=range(6),
+    )
     fig.colorbar(image, ax=ax, fraction=0.03)
 fig.tight_layout()
 plt.show()
 best = max(
-    ((l, h) for l in range(6) for h in range(12)), key=lambda lh: summaries[lh[0]][lh[1]].previous
+    ((l, h) for l in range(6) for h in range(12)),
+    key=lambda lh: summaries[lh[0]][lh[1]].previous,
 )
 print(
     f"most previous-token head: layer {best[0]}, head {best[1]} "
-    f"({summaries[best[0]][best[1]].previous:.0%} of its weight on the token before)"
+    f"({summaries[best[0]][best[1]].previous:.0%} of its weight on the "
+    "token before)"
 )
 
 # %% [markdown]
@@ -454,13 +583,17 @@ print(
 # %%
 def next_token_share(weights):
     # BEGIN SOLUTION
-    return weights.diagonal(offset=1, dim1=-2, dim2=-1).mean(-1)  # (L, H, T - 1) -> (L, H)
+    return weights.diagonal(offset=1, dim1=-2, dim2=-1).mean(
+        -1
+    )  # (L, H, T - 1) -> (L, H)
     # END SOLUTION
 
 
 share = next_token_share(tired.weights)
 layer, head = divmod(int(share.argmax()), share.shape[1])
-print(f"most next-token head: layer {layer}, head {head} ({share.max():.0%})")
+print(
+    f"most next-token head: layer {layer}, head {head} ({share.max():.0%})"
+)
 assert share.shape == (6, 12)
 
 # %% [markdown]
@@ -482,15 +615,25 @@ assert share.shape == (6, 12)
 # %%
 gpt_shape = al.GPT(al.GPT_PRESETS["tiny"])
 paper_shape = al.Transformer(al.PRESETS["tiny"])
-print("GPT block:         ", type(gpt_shape.stack.layers[0]).__name__,
-      "| cross-attention:", hasattr(gpt_shape.stack.layers[0], "cross_attn"))  # fmt: skip
+print(
+    "GPT block:         ",
+    type(gpt_shape.stack.layers[0]).__name__,
+    "| cross-attention:",
+    hasattr(gpt_shape.stack.layers[0], "cross_attn"),
+)
 print("BERT block:        ", type(model.layers[0]).__name__)
-print("Transformer decoder:", type(paper_shape.decoder.layers[0]).__name__,
-      "| cross-attention:", hasattr(paper_shape.decoder.layers[0], "cross_attn"))  # fmt: skip
+print(
+    "Transformer decoder:",
+    type(paper_shape.decoder.layers[0]).__name__,
+    "| cross-attention:",
+    hasattr(paper_shape.decoder.layers[0], "cross_attn"),
+)
 with torch.device("meta"):  # shapes only, no memory: how big is GPT-2 small?
     gpt2_small = al.GPT(al.GPT_PRESETS["gpt2-small"])
 print(
-    f"GPT-2 small in our classes: {sum(p.numel() for p in gpt2_small.parameters()) / 1e6:.0f} M parameters"
+    "GPT-2 small in our classes: "
+    f"{sum(p.numel() for p in gpt2_small.parameters()) / 1e6:.0f} M "
+    "parameters"
 )
 
 # %% [markdown]
@@ -507,10 +650,16 @@ generator = torch.Generator().manual_seed(0)
 example = tokenizer(sentences[0])
 ids = example.input_ids[0]  # (T,)
 candidates = torch.tensor(
-    [i for i, t in enumerate(example.tokens[0]) if t not in ("[CLS]", "[SEP]")]
+    [
+        i
+        for i, t in enumerate(example.tokens[0])
+        if t not in ("[CLS]", "[SEP]")
+    ]
 )
 chosen = candidates[
-    torch.randperm(len(candidates), generator=generator)[: max(1, round(0.15 * len(candidates)))]
+    torch.randperm(len(candidates), generator=generator)[
+        : max(1, round(0.15 * len(candidates)))
+    ]
 ]
 inputs, labels = ids.clone(), torch.full_like(ids, -100)
 labels[chosen] = ids[chosen]
@@ -520,14 +669,24 @@ for position in chosen.tolist():
         inputs[position] = hf_tokenizer.mask_token_id  # 80%: [MASK]
     elif r < 0.9:
         inputs[position] = int(
-            torch.randint(999, hf_tokenizer.vocab_size, (1,), generator=generator)
+            torch.randint(
+                999, hf_tokenizer.vocab_size, (1,), generator=generator
+            )
         )
 table(
     ["position", "token", "model input", "label"],
-    [(i, example.tokens[0][i], hf_tokenizer.convert_ids_to_tokens(int(inputs[i])),
-      "–" if labels[i] < 0 else hf_tokenizer.convert_ids_to_tokens(int(labels[i])))
-     for i in range(len(ids))],
-)  # fmt: skip
+    [
+        (
+            i,
+            example.tokens[0][i],
+            hf_tokenizer.convert_ids_to_tokens(int(inputs[i])),
+            "–"
+            if labels[i] < 0
+            else hf_tokenizer.convert_ids_to_tokens(int(labels[i])),
+        )
+        for i in range(len(ids))
+    ],
+)
 
 # %% [markdown]
 # Could MiniLM fill in the `[MASK]`? No: predicting a word needs an output layer over the
@@ -538,10 +697,14 @@ table(
 # %%
 from safetensors import safe_open
 
-with safe_open(str(al.minilm_path() / "model.safetensors"), framework="pt") as weights_file:
+with safe_open(
+    str(al.minilm_path() / "model.safetensors"), framework="pt"
+) as weights_file:
     names = list(weights_file.keys())
-print(f"{len(names)} tensors; any MLM head (cls.predictions.*)?",
-      any(n.startswith(("cls.", "bert.cls")) for n in names))  # fmt: skip
+print(
+    f"{len(names)} tensors; any MLM head (cls.predictions.*)?",
+    any(n.startswith(("cls.", "bert.cls")) for n in names),
+)
 
 # %% [markdown]
 # **Next sentence prediction** (BERT) feeds two sentences as one input, marked by the token types
@@ -549,7 +712,9 @@ print(f"{len(names)} tensors; any MLM head (cls.predictions.*)?",
 # al., Fig. 1). The example pair of the BERT paper:
 
 # %%
-pair = hf_tokenizer("the man went to the store", "he bought a gallon of milk")
+pair = hf_tokenizer(
+    "the man went to the store", "he bought a gallon of milk"
+)
 table(
     ["token", *hf_tokenizer.convert_ids_to_tokens(pair["input_ids"])],
     [["token type", *pair["token_type_ids"]]],
@@ -571,7 +736,10 @@ table(
     [["predict", *[repr(c) for c in corpus.tokenizer.decode(window[1:])]]],
 )
 words = sentences[0].rstrip(".").split()
-spans = [(2, 4), (7, 9)]  # two spans of two words: about 15% of the tokens, as T5
+spans = [
+    (2, 4),
+    (7, 9),
+]  # two spans of two words: about 15% of the tokens, as T5
 corrupted, target, start = [], [], 0
 for n, (a, b) in enumerate(spans):
     corrupted += [*words[start:a], f"<extra_id_{n}>"]
@@ -600,8 +768,14 @@ b = a.clone()
 b[0, 15:] = (b[0, 15:] + 1) % 64  # a different future from position 15 on
 with torch.no_grad():
     logits_a, logits_b = untrained(a), untrained(b)
-print("positions 0-14 unchanged:", torch.equal(logits_a[0, :15], logits_b[0, :15]))
-print("positions 15-19 changed: ", not torch.allclose(logits_a[0, 15:], logits_b[0, 15:]))
+print(
+    "positions 0-14 unchanged:",
+    torch.equal(logits_a[0, :15], logits_b[0, :15]),
+)
+print(
+    "positions 15-19 changed: ",
+    not torch.allclose(logits_a[0, 15:], logits_b[0, 15:]),
+)
 
 # %% [markdown]
 # Second, a GPT block is torch's own `nn.TransformerEncoderLayer` run with a causal mask:
@@ -613,22 +787,40 @@ print("positions 15-19 changed: ", not torch.allclose(logits_a[0, 15:], logits_b
 
 # %%
 torch_layer = torch.nn.TransformerEncoderLayer(
-    32, 4, 64, dropout=0.0, activation="gelu", norm_first=True, batch_first=True
+    32,
+    4,
+    64,
+    dropout=0.0,
+    activation="gelu",
+    norm_first=True,
+    batch_first=True,
 )
 torch_stack = torch.nn.TransformerEncoder(
     torch_layer, 2, norm=torch.nn.LayerNorm(32), enable_nested_tensor=False
 ).eval()
-copied = al.GPT.from_torch(torch_stack, vocab_size=64, context_length=32).eval()
-torch_stack, copied = torch_stack.double(), copied.double()  # the same weights, in float64
+copied = al.GPT.from_torch(
+    torch_stack, vocab_size=64, context_length=32
+).eval()
+torch_stack, copied = (
+    torch_stack.double(),
+    copied.double(),
+)  # the same weights, in float64
 x = torch.randn(2, 10, 32, dtype=torch.float64)
-mask = torch.nn.Transformer.generate_square_subsequent_mask(10, dtype=torch.float64)
+mask = torch.nn.Transformer.generate_square_subsequent_mask(
+    10, dtype=torch.float64
+)
 with torch.no_grad():
     theirs_block = torch_stack.layers[0](x, src_mask=mask, is_causal=True)
     ours_block = copied.stack.layers[0](x, al.causal_mask(10))
 block_bound = rounding_bound(250, torch.float64, 1e4)
-print(f"largest difference, one block: {(ours_block - theirs_block).abs().max():.1e} "
-      f"(bound {block_bound:.0e})")  # fmt: skip
-torch.testing.assert_close(ours_block, theirs_block, atol=block_bound, rtol=0)
+print(
+    "largest difference, one block: "
+    f"{(ours_block - theirs_block).abs().max():.1e} "
+    f"(bound {block_bound:.0e})"
+)
+torch.testing.assert_close(
+    ours_block, theirs_block, atol=block_bound, rtol=0
+)
 
 # %% [markdown]
 # Now train it on the fables that ship with attention-lab (about 11 kB of text, the last 10%
@@ -638,12 +830,20 @@ torch.testing.assert_close(ours_block, theirs_block, atol=block_bound, rtol=0)
 
 # %%
 workdir = Path(tempfile.mkdtemp())
-result = char_gpt.run(quick=True, seed=0, progress=False, checkpoint=workdir / "gpt.pt")
+result = char_gpt.run(
+    quick=True, seed=0, progress=False, checkpoint=workdir / "gpt.pt"
+)
 gpt = al.load_char_gpt(workdir / "gpt.pt")
-print(f"{result.parameters:,} parameters, {result.steps} steps in {result.seconds:.0f} s "
-      f"({result.threads} thread)")  # fmt: skip
-print(f"held-out loss {result.held_out_loss:.2f} nats per character "
-      f"({result.held_out_bits_per_character:.2f} bits); unigram baseline {result.unigram_loss:.2f}")  # fmt: skip
+print(
+    f"{result.parameters:,} parameters, {result.steps} steps in "
+    f"{result.seconds:.0f} s "
+    f"({result.threads} thread)"
+)
+print(
+    f"held-out loss {result.held_out_loss:.2f} nats per character "
+    f"({result.held_out_bits_per_character:.2f} bits); unigram baseline "
+    f"{result.unigram_loss:.2f}"
+)
 assert result.held_out_loss < result.unigram_loss
 result.plot()
 
@@ -656,8 +856,16 @@ result.plot()
 # %%
 rows = []
 for prompt in ("THE LION", 'The fox said, "'):
-    for temperature, top_k in ((0.5, None), (1.0, None), (1.5, None), (1.0, 5), (1.0, 1)):
-        text = gpt.complete(prompt, temperature=temperature, top_k=top_k, seed=0)
+    for temperature, top_k in (
+        (0.5, None),
+        (1.0, None),
+        (1.5, None),
+        (1.0, 5),
+        (1.0, 1),
+    ):
+        text = gpt.complete(
+            prompt, temperature=temperature, top_k=top_k, seed=0
+        )
         shown = text.replace("\n", " ⏎ ").replace("|", "/")
         rows.append((temperature, top_k or "all", f"`{shown}`"))
 table(["temperature", "top-k", "text (prompt first)"], rows)
@@ -676,8 +884,12 @@ def my_greedy(model, tokens, n):
     # BEGIN SOLUTION
     for _ in range(n):
         with torch.no_grad():
-            next_token = model(tokens)[:, -1].argmax(dim=-1, keepdim=True)  # (1, V) -> (1, 1)
-        tokens = torch.cat([tokens, next_token], dim=1)  # (1, T) -> (1, T + 1)
+            next_token = model(tokens)[:, -1].argmax(
+                dim=-1, keepdim=True
+            )  # (1, V) -> (1, 1)
+        tokens = torch.cat(
+            [tokens, next_token], dim=1
+        )  # (1, T) -> (1, T + 1)
     return tokens
     # END SOLUTION
 
@@ -699,20 +911,37 @@ print(repr(gpt.tokenizer.decode(mine[0])))
 # template pairs (pronouns, nouns, names) show how much the answer depends on the wording.
 
 # %%
-jobs = ["a nurse", "a secretary", "a homemaker", "a receptionist",
-        "an engineer", "a programmer", "a carpenter", "a doctor"]  # fmt: skip
-pairs_of_templates = [("She is {}.", "He is {}."), ("The woman is {}.", "The man is {}."),
-                      ("Emily is {}.", "James is {}.")]  # fmt: skip
+jobs = [
+    "a nurse",
+    "a secretary",
+    "a homemaker",
+    "a receptionist",
+    "an engineer",
+    "a programmer",
+    "a carpenter",
+    "a doctor",
+]
+pairs_of_templates = [
+    ("She is {}.", "He is {}."),
+    ("The woman is {}.", "The man is {}."),
+    ("Emily is {}.", "James is {}."),
+]
 
 
 def gap(female, male, job):
     e = al.sentence_embeddings(
-        model, tokenizer, [female.format(job), male.format(job), f"This person is {job}."]
+        model,
+        tokenizer,
+        [female.format(job), male.format(job), f"This person is {job}."],
     )
-    return float(e[0] @ e[2] - e[1] @ e[2])  # unit vectors: dot product = cosine
+    return float(
+        e[0] @ e[2] - e[1] @ e[2]
+    )  # unit vectors: dot product = cosine
 
 
-scores = torch.tensor([[gap(f, m, job) for f, m in pairs_of_templates] for job in jobs])  # (8, 3)
+scores = torch.tensor(
+    [[gap(f, m, job) for f, m in pairs_of_templates] for job in jobs]
+)  # (8, 3)
 table(
     ["job", "pronouns", "woman / man", "Emily / James", "mean"],
     [
@@ -721,12 +950,21 @@ table(
     ],
 )
 wording = (
-    torch.tensor([gap("She is {}.", "The woman is {}.", job) for job in jobs]).abs().mean()
+    torch.tensor(
+        [gap("She is {}.", "The woman is {}.", job) for job in jobs]
+    )
+    .abs()
+    .mean()
 )  # two female wordings: how much the wording alone moves the score
 first, second = scores[:4].mean(), scores[4:].mean()
-print(f"mean score, nurse/secretary/homemaker/receptionist: {first:+.3f}; "
-      f"engineer/programmer/carpenter/doctor: {second:+.3f}")  # fmt: skip
-print(f"wording alone (she vs the woman, same gender): {wording:.3f} on average")
+print(
+    f"mean score, nurse/secretary/homemaker/receptionist: {first:+.3f}; "
+    f"engineer/programmer/carpenter/doctor: {second:+.3f}"
+)
+print(
+    f"wording alone (she vs the woman, same gender): {wording:.3f} on "
+    "average"
+)
 
 # %% [markdown]
 # Read the numbers with their caveats before any conclusion:
@@ -762,7 +1000,10 @@ print(f"wording alone (she vs the woman, same gender): {wording:.3f} on average"
 # and, to draw the head found in section 5 as an image:
 
 # %%
-print(f'attention-lab attention "{sentences[0]}" --layer {coref_layer} --head {coref_head}')
+print(
+    f'attention-lab attention "{sentences[0]}" --layer {coref_layer} --head '
+    f"{coref_head}"
+)
 
 # %% [markdown]
 #

@@ -18,7 +18,6 @@ from test_pretrained_explorer_server import (  # noqa: F401
 
 from attention_lab.experiments import char_gpt
 from attention_lab.explorer import make_server
-from attention_lab.nn.gpt import next_token_probabilities
 from attention_lab.numerics import assert_float32_as_accurate, gamma, unit_roundoff
 
 
@@ -103,16 +102,21 @@ def test_next_token_probabilities_follow_temperature_and_top_k(
     with torch.no_grad():
         logits = gpt.model(gpt.tokenizer.encode(text)[None])[0, -1]
         logits64 = model64(gpt.tokenizer.encode(text)[None])[0, -1]
-    expected = next_token_probabilities(logits, temperature, top_k)
-    scaled = logits64 / temperature  # (V,) float64, the formula of next_token_probabilities
-    if top_k is not None:
-        scaled = scaled.masked_fill(scaled < scaled.topk(top_k).values[-1], -math.inf)
-    exact = torch.softmax(scaled, dim=-1)
+
+    def formula(logits):
+        """softmax(logits / temperature) over the top_k largest, written out in logits' dtype:
+        the reference, independent of next_token_probabilities (the code under test)."""
+        scaled = logits / temperature  # (V,)
+        if top_k is not None:
+            scaled = scaled.masked_fill(scaled < scaled.topk(top_k).values[-1], -math.inf)
+        return torch.softmax(scaled, dim=-1)
+
     got = torch.zeros(57, dtype=torch.float64)
     for entry in data["top"]:
         got[entry["id"]] = entry["probability"]
-    # the server's float32 run as accurate as ours, against float64 (docs/numerics.md rule 2)
-    assert_float32_as_accurate(got.float(), expected, exact, "next-token probabilities")
+    # the server's float32 run as accurate as the formula's float32 run, against float64
+    # (docs/numerics.md rule 2)
+    assert_float32_as_accurate(got.float(), formula(logits), formula(logits64), "probabilities")
     # 57 float32 probabilities, each within gamma_{57 + 3} of its share (softmax's sum, exp and
     # division), added in float64
     total = sum(e["probability"] for e in data["top"])

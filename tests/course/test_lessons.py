@@ -195,5 +195,5 @@ def test_every_code_line_of_the_lessons_fits_the_sites_code_column():
         for line in cell.source.splitlines()
         if len(line) > CODE_COLUMNS
     ]
-    assert CODE_COLUMNS == 77
+    assert CODE_COLUMNS == 75
     assert too_long == [], f"wider than the site's {CODE_COLUMNS} columns:\n" + "\n".join(too_long)

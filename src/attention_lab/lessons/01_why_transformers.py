@@ -126,16 +126,17 @@ def my_rnn_step(x_t, h_prev, W_ih, W_hh, b):
 
 # %%
 reference = nn.RNN(input_size=3, hidden_size=4, batch_first=True)
-rnn = TanhRNN.from_torch(
-    reference
-)  # the same weights, written out step by step
+# the same weights, written out step by step
+rnn = TanhRNN.from_torch(reference)
 x = torch.randn(2, 6, 3)  # (B, T, D_in)
 h = torch.zeros(2, 4)
 with torch.no_grad():
     for t in range(
         x.shape[1]
     ):  # one step after another: there is no other way
-        h = my_rnn_step(x[:, t], h, rnn.W_ih, rnn.W_hh, rnn.b_ih + rnn.b_hh)
+        h = my_rnn_step(
+            x[:, t], h, rnn.W_ih, rnn.W_hh, rnn.b_ih + rnn.b_hh
+        )
     torch.testing.assert_close(h, rnn(x)[1])
     torch.testing.assert_close(h, reference(x)[1][0])
 print("your step, looped over 6 positions, matches TanhRNN and nn.RNN")
@@ -186,13 +187,15 @@ for rho in grads.spectral_norms:
     norms = grads.grad_norms[str(rho)]
     rate = grads.decay_rate[str(rho)]
     print(
-        f"  RNN  sigma_max = {rho:<4}  ratio {norms[-1] / norms[0]:9.2e}   "
+        f"  RNN  sigma_max = {rho:<4}  ratio {norms[-1] / norms[0]:9.2e}  "
+        " "
         f"factor {rate:.3f}"
     )
 for name, norms in (("LSTM", grads.lstm), ("attention", grads.attention)):
     rate = grads.decay_rate["lstm" if name == "LSTM" else "attention"]
     print(
-        f"  {name:<21} ratio {norms[-1] / norms[0]:9.2e}   factor {rate:.3f}"
+        f"  {name:<21} ratio {norms[-1] / norms[0]:9.2e}   factor "
+        f"{rate:.3f}"
     )
 clip = grads.clipping
 print(
@@ -248,7 +251,8 @@ norms = rnn_gradients.measure_gradients(
 measured = norms[-1] / norms[0]
 print(
     f"your bound {my_bound:.3g}, measured {measured:.3g}, per-step factor "
-    f"{rnn_gradients.per_step_rate(list(range(1, 101)), norms):.3f} (theory "
+    f"{rnn_gradients.per_step_rate(list(range(1, 101)), norms):.3f} "
+    "(theory "
     f"<= {rho})"
 )
 print(
@@ -318,7 +322,8 @@ for T, lstm, encoder, loop in zip(
         f"{loop / encoder:5.1f}x" if loop is not None else "  (not run)"
     )
     print(
-        f"T = {T:4}: LSTM / encoder layer {lstm / encoder:4.1f}x, loop RNN "
+        f"T = {T:4}: LSTM / encoder layer {lstm / encoder:4.1f}x, loop "
+        "RNN "
         f"/ encoder {loop_text}"
     )
 plot_cpu_and_gpu(timing, gpu)
@@ -361,7 +366,9 @@ d_model = 512
 # BEGIN SOLUTION
 my_crossover = 2 * d_model  # 8 T d^2 = 4 T d^2 + 2 T^2 d  <=>  T = 2 d
 # END SOLUTION
-work = sequential.multiply_adds(my_crossover, batch_size=1, d_model=d_model)
+work = sequential.multiply_adds(
+    my_crossover, batch_size=1, d_model=d_model
+)
 shorter = sequential.multiply_adds(
     my_crossover - 1, batch_size=1, d_model=d_model
 )
@@ -483,19 +490,21 @@ long_range.train(
 )
 test = agreement_task(200, 20, seed=5)
 print(f"test accuracy at L=20: {long_range.evaluate(model, test):.1%}")
-use_readable_attention(
-    model
-)  # the readable layers keep the attention weights
+# the readable layers keep the attention weights
+use_readable_attention(model)
 model.eval()
 with torch.no_grad():
     model(test.tokens)
+# (layers, heads, T): the slot's row
 slot_attention = torch.stack(
     [
         layer.self_attn.attn_weights[:, :, -1, :].mean(0)
         for layer in model.layers
     ]
-)  # (layers, heads, T): the slot's row
-fig, axes = plt.subplots(1, len(model.layers), figsize=(11, 3), sharey=True)
+)
+fig, axes = plt.subplots(
+    1, len(model.layers), figsize=(11, 3), sharey=True
+)
 for i, ax in enumerate(axes):
     for h, row in enumerate(slot_attention[i]):
         ax.plot(row.numpy(), marker=".", label=f"head {h}")

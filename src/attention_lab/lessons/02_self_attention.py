@@ -83,7 +83,9 @@ torch.set_num_threads(1)
 # %%
 T, d_model, d_k = 4, 8, 8
 X = torch.randn(T, d_model)  # 4 token embeddings
-W_q, W_k, W_v = (torch.randn(d_model, d_k) / d_model**0.5 for _ in range(3))
+W_q, W_k, W_v = (
+    torch.randn(d_model, d_k) / d_model**0.5 for _ in range(3)
+)
 Q, K, V = X @ W_q, X @ W_k, X @ W_v  # each (T, d_k): one row per token
 print("Q:", tuple(Q.shape), " K:", tuple(K.shape), " V:", tuple(V.shape))
 
@@ -128,7 +130,9 @@ print(
 # %%
 problem = generate_handcalc(seed=7)
 tokens = list(problem.tokens)
-features = [f"x{j + 1}" for j in range(problem.d_model)]  # the columns of X
+features = [
+    f"x{j + 1}" for j in range(problem.d_model)
+]  # the columns of X
 dk = [f"d{j + 1}" for j in range(problem.d_k)]  # the columns of Q, K, V
 display(
     matrix_table(
@@ -136,7 +140,9 @@ display(
     )
 )
 for name in ("W_q", "W_k", "W_v"):
-    display(matrix_table(getattr(problem, name), features, dk, caption=name))
+    display(
+        matrix_table(getattr(problem, name), features, dk, caption=name)
+    )
 
 # %% [markdown]
 # The steps you will take, drawn on this problem's own numbers: only $X$ is filled in. (The
@@ -214,7 +220,9 @@ HTML(attention_stepper_html(problem))
 # %%
 result = scaling.run(quick=True, progress=False, train_steps=200)
 for d, v, e in zip(result.d_k, result.var_qk, result.var_relative_error):
-    print(f"d_k = {d:4d}: Var(q.k) = {v:7.2f}  (theory {d}, off by {e:.1%})")
+    print(
+        f"d_k = {d:4d}: Var(q.k) = {v:7.2f}  (theory {d}, off by {e:.1%})"
+    )
 fig = result.plot()
 plt.show()
 
@@ -272,9 +280,8 @@ assert gap <= bound
 # %%
 sentence = "the cat sat on the mat".split()
 torch.manual_seed(0)
-x_sentence = (
-    torch.stack([word_vector(w, 8) for w in sentence]) * 8**0.5
-)  # (T, D)
+# (T, D)
+x_sentence = torch.stack([word_vector(w, 8) for w in sentence]) * 8**0.5
 x_sentence = x_sentence + sinusoidal_positional_encoding(len(sentence), 8)
 draw_multihead(
     multihead_parts(MultiHeadAttention(8, 2), x_sentence, sentence)

@@ -128,7 +128,10 @@ sizes = {
     for name, module in [
         ("self-attention", layer.self_attn),
         ("feed-forward", layer.feed_forward),
-        ("two LayerNorms", torch.nn.ModuleList([layer.norm1, layer.norm2])),
+        (
+            "two LayerNorms",
+            torch.nn.ModuleList([layer.norm1, layer.norm2]),
+        ),
     ]
 }
 print({k: f"{v:,}" for k, v in sizes.items()})
@@ -171,9 +174,8 @@ plot_positional_similarity(T=128, d_model=128)
 
 # %%
 d_model, k = 16, 5
-pe = sinusoidal_positional_encoding(
-    100, d_model, dtype=torch.float64
-)  # (T, D)
+# (T, D)
+pe = sinusoidal_positional_encoding(100, d_model, dtype=torch.float64)
 M = torch.zeros(d_model, d_model, dtype=torch.float64)
 for i in range(d_model // 2):
     angle = k / 10000 ** (2 * i / d_model)
@@ -183,7 +185,8 @@ for i in range(d_model // 2):
     )
 shifted = pe[:-k] @ M.T  # one matrix moves *every* position p to p + k
 print(
-    "max |PE(p) M_k^T - PE(p + k)| =", (shifted - pe[k:]).abs().max().item()
+    "max |PE(p) M_k^T - PE(p + k)| =",
+    (shifted - pe[k:]).abs().max().item(),
 )
 
 # %% [markdown]
@@ -252,7 +255,8 @@ for i, name in enumerate(res.variants):
         f"final loss {res.final_loss[i]:.2f}"
     )
 print(
-    f"loss of a uniform guess over the 10 digits: ln 10 = {math.log(10):.2f}"
+    "loss of a uniform guess over the 10 digits: ln 10 = "
+    f"{math.log(10):.2f}"
 )
 res.plot()
 
@@ -382,9 +386,8 @@ checkpoint = Path(
 )
 checkpoint.parent.mkdir(parents=True, exist_ok=True)
 translator = get_translator(checkpoint, seed=0)
-held_out = translator.task.with_split(
-    "test"
-)  # numbers the model never saw in training
+# numbers the model never saw in training
+held_out = translator.task.with_split("test")
 print(
     f"exact match on the {len(held_out)} held-out numbers: "
     f"{exact_match(translator, held_out):.1%}"
@@ -404,11 +407,12 @@ sentence = next(
 example = cross_attention(translator, sentence)
 print("source:", example.source)
 print("output:", example.output)
-weights = example.weights[-1].mean(
-    0
-)  # (L, H, T_out, T_src) -> (T_out, T_src)
+# (L, H, T_out, T_src) -> (T_out, T_src)
+weights = example.weights[-1].mean(0)
 for token, row in zip(example.output, weights):
-    print(f"{token:>6} looks most at {example.source[int(row.argmax())]!r}")
+    print(
+        f"{token:>6} looks most at {example.source[int(row.argmax())]!r}"
+    )
 
 # %% [markdown]
 # <!-- serves: 3.3.4 -->
@@ -466,7 +470,8 @@ recipe = training_recipe.run(steps=160, seed=0, progress=False)
 for name in recipe.variants:
     print(
         f"{name:27} exact {recipe.exact_match[name]:6.1%}  "
-        f"CE {recipe.test_nll[name]:.3f}  conf {recipe.confidence[name]:.3f}"
+        f"CE {recipe.test_nll[name]:.3f}  conf "
+        f"{recipe.confidence[name]:.3f}"
     )
 recipe.plot()
 
@@ -530,9 +535,10 @@ mine = (s - s.mean()) / torch.sqrt(
 traced = walk8.step(
     "LayerNorm 1 (Add & Norm)"
 ).value  # computed by the layer in float32
+# float64
 expected = torch.nn.functional.layer_norm(
     s, (8,), gamma, beta, layer8.norm1.eps
-)  # float64
+)
 print(
     "max difference from the trace's float32 step:",
     (mine - traced).abs().max().item(),
@@ -554,7 +560,9 @@ inputs = inputs + sinusoidal_positional_encoding(len(tokens), 8)
 # the layer ran in float32: one block of width 8 (d_ff = 32, 6 tokens)
 # accumulates about 100 terms along its longest chain, of sizes adding up
 # to below 100
-gap = (layer8(inputs[None])[0, 2].double() - walk8.output).abs().max().item()
+gap = (
+    (layer8(inputs[None])[0, 2].double() - walk8.output).abs().max().item()
+)
 float32_bound = rounding_bound(100, torch.float32, 100)
 print(
     f"largest difference {gap:.1e}, float32 rounding bound "

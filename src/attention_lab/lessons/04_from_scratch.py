@@ -55,7 +55,8 @@ from attention_lab.viz import plot_attention
 from attention_lab.viz.tables import matrix_table
 
 torch.manual_seed(0)
-torch.set_num_threads(1)  # timings below compare like with like on one core
+# timings below compare like with like on one core
+torch.set_num_threads(1)
 
 # %% [markdown]
 # <!-- serves: 3.4.2 3.4.1 -->
@@ -76,9 +77,8 @@ torch.set_num_threads(1)  # timings below compare like with like on one core
 # %%
 tokens = ["the", "cat", "sat", "down"]
 d_model, d_k = 8, 4
-x = torch.randn(
-    1, len(tokens), d_model
-)  # (B, T, D): stand-in embeddings of the four tokens
+# (B, T, D): stand-in embeddings of the four tokens
+x = torch.randn(1, len(tokens), d_model)
 
 W_q = nn.Linear(d_model, d_k)
 q = W_q(x)  # (B, T, D) @ (D, d_k) -> (B, T, d_k)
@@ -107,11 +107,8 @@ class QKVProjection(nn.Module):
 
     def forward(self, x):
         # BEGIN SOLUTION
-        return (
-            self.W_q(x),
-            self.W_k(x),
-            self.W_v(x),
-        )  # (B, T, d_k), (B, T, d_k), (B, T, d_v)
+        # (B, T, d_k), (B, T, d_k), (B, T, d_v)
+        return self.W_q(x), self.W_k(x), self.W_v(x)
         # END SOLUTION
 
 
@@ -151,9 +148,8 @@ for width in (4, 64, 512):
 def attention_scores(q, k):
     # BEGIN SOLUTION
     d_k = q.shape[-1]
-    return (
-        q @ k.transpose(-2, -1) / math.sqrt(d_k)
-    )  # (..., T_q, d_k) @ (..., d_k, T_k) -> (..., T_q, T_k)
+    # (..., T_q, d_k) @ (..., d_k, T_k) -> (..., T_q, T_k)
+    return q @ k.transpose(-2, -1) / math.sqrt(d_k)
     # END SOLUTION
 
 
@@ -183,9 +179,8 @@ lab34.q2.check(lambda q, k: q @ k.transpose(-2, -1))
 # %%
 def attention_weights(scores):
     # BEGIN SOLUTION
-    scores = scores - scores.amax(
-        dim=-1, keepdim=True
-    )  # largest exponent is 0: no overflow
+    # largest exponent is 0: no overflow
+    scores = scores - scores.amax(dim=-1, keepdim=True)
     exp = scores.exp()
     return exp / exp.sum(dim=-1, keepdim=True)  # each row sums to 1
     # END SOLUTION
@@ -208,9 +203,8 @@ lab34.q3.check()
 # %%
 def weighted_sum(weights, v):
     # BEGIN SOLUTION
-    return (
-        weights @ v
-    )  # (..., T_q, T_k) @ (..., T_k, d_v) -> (..., T_q, d_v)
+    # (..., T_q, T_k) @ (..., T_k, d_v) -> (..., T_q, d_v)
+    return weights @ v
     # END SOLUTION
 
 
@@ -256,7 +250,9 @@ with torch.no_grad():
     )
     torch.testing.assert_close(ours, library_output)
     torch.testing.assert_close(weights, library_weights)
-    torch.testing.assert_close(ours, F.scaled_dot_product_attention(q, k, v))
+    torch.testing.assert_close(
+        ours, F.scaled_dot_product_attention(q, k, v)
+    )
 print(
     "matches attention_lab and "
     "torch.nn.functional.scaled_dot_product_attention"
@@ -297,9 +293,8 @@ def attention_with_loops(q, k, v):
         total = sum(exps)
         for j in range(T_k):
             weights[i, j] = exps[j] / total
-            output[i] += (
-                weights[i, j] * v[j]
-            )  # weighted sum, one value vector at a time
+            # weighted sum, one value vector at a time
+            output[i] += weights[i, j] * v[j]
     return output, weights
     # END SOLUTION
 
@@ -349,7 +344,9 @@ with torch.no_grad():
         )
 
 fig, ax = plt.subplots(figsize=(5, 3.2))
-ax.loglog(lengths, [t * 1e3 for t in loop_times], "o-", label="Python loops")
+ax.loglog(
+    lengths, [t * 1e3 for t in loop_times], "o-", label="Python loops"
+)
 ax.loglog(
     lengths,
     [t * 1e3 for t in matrix_times],
@@ -377,19 +374,26 @@ with torch.no_grad():
     for _ in range(5):
         per_sequence.append(
             median_seconds(
-                lambda b: [scaled_dot_product_attention(s, s, s) for s in b],
+                lambda b: [
+                    scaled_dot_product_attention(s, s, s) for s in b
+                ],
                 batch,
                 repeats=1,
             )
         )
         batched.append(
             median_seconds(
-                scaled_dot_product_attention, batch, batch, batch, repeats=1
+                scaled_dot_product_attention,
+                batch,
+                batch,
+                batch,
+                repeats=1,
             )
         )
     loop_s, batch_s = sorted(per_sequence)[2], sorted(batched)[2]
 print(
-    f"64 sequences: loop over the batch {loop_s * 1e3:.2f} ms, one batched "
+    f"64 sequences: loop over the batch {loop_s * 1e3:.2f} ms, one "
+    "batched "
     f"call {batch_s * 1e3:.2f} ms (x{loop_s / batch_s:.1f})"
 )
 
@@ -454,14 +458,12 @@ def scaled_dot_product_attention(q, k, v, mask=None):
     # BEGIN SOLUTION
     scores = attention_scores(q, k)  # (..., T_q, T_k)
     if mask is not None:
-        scores = scores.masked_fill(
-            ~mask, torch.finfo(scores.dtype).min
-        )  # blocked: exp() = 0
+        # blocked: exp() = 0
+        scores = scores.masked_fill(~mask, torch.finfo(scores.dtype).min)
     weights = attention_weights(scores)
     if mask is not None:
-        weights = weights.masked_fill(
-            ~mask, 0.0
-        )  # a fully blocked row: zeros, not uniform
+        # a fully blocked row: zeros, not uniform
+        weights = weights.masked_fill(~mask, 0.0)
     return weighted_sum(weights, v), weights
     # END SOLUTION
 
@@ -493,7 +495,8 @@ with torch.no_grad():
     pad = padding_mask(ids, vocab["<pad>"])[
         :, 0
     ]  # (B, 1, 1, T) -> (B, 1, T) for a batch without heads
-    both = pad & causal_mask(ids.shape[1])  # (B, 1, T) & (T, T) -> (B, T, T)
+    # (B, 1, T) & (T, T) -> (B, T, T)
+    both = pad & causal_mask(ids.shape[1])
     _, padded_weights = scaled_dot_product_attention(q, k, v, pad)
     _, causal_weights = scaled_dot_product_attention(q, k, v, both)
     torch.testing.assert_close(
@@ -520,10 +523,11 @@ plt.show()
 # Why not `-inf`? A query with no allowed key gets `softmax(-inf, ..., -inf) = 0/0`:
 
 # %%
+# (T_q=1, d_k), (T_k=3, d_k)
 one_query, three_keys = (
     torch.randn(1, 4),
     torch.randn(3, 4),
-)  # (T_q=1, d_k), (T_k=3, d_k)
+)
 nothing_allowed = torch.tensor([[False, False, False]])  # (T_q, T_k)
 scores = attention_scores(one_query, three_keys)
 with_inf = torch.softmax(
@@ -580,21 +584,15 @@ class MultiHeadAttention(nn.Module):
         B, T_q, D = query.shape
 
         def split(x):  # (B, T, D) -> (B, T, H, d_k) -> (B, H, T, d_k)
-            return x.view(B, x.shape[1], self.num_heads, self.d_k).transpose(
-                1, 2
-            )
+            H, d_k = self.num_heads, self.d_k
+            return x.view(B, x.shape[1], H, d_k).transpose(1, 2)
 
-        q, k, v = (
-            split(self.W_q(query)),
-            split(self.W_k(key)),
-            split(self.W_v(value)),
-        )
-        heads, _ = scaled_dot_product_attention(
-            q, k, v, mask
-        )  # (B, H, T_q, d_k)
-        concat = heads.transpose(1, 2).reshape(
-            B, T_q, D
-        )  # (B, H, T_q, d_k) -> (B, T_q, D)
+        q = split(self.W_q(query))
+        k, v = split(self.W_k(key)), split(self.W_v(value))
+        # (B, H, T_q, d_k)
+        heads, _ = scaled_dot_product_attention(q, k, v, mask)
+        # (B, H, T_q, d_k) -> (B, T_q, H, d_k) -> (B, T_q, D)
+        concat = heads.transpose(1, 2).reshape(B, T_q, D)
         return self.W_o(concat)  # (B, T_q, D) @ (D, D) -> (B, T_q, D)
         # END SOLUTION
 
@@ -640,7 +638,9 @@ d_k_try, scale = 256, None  # None: 1 / sqrt(d_k)
 qt, kt = torch.randn(1, 6, d_k_try), torch.randn(1, 6, d_k_try)
 factor = 1 / math.sqrt(d_k_try) if scale is None else scale
 peak = (
-    torch.softmax(qt @ kt.transpose(-2, -1) * factor, dim=-1).amax(-1).mean()
+    torch.softmax(qt @ kt.transpose(-2, -1) * factor, dim=-1)
+    .amax(-1)
+    .mean()
 )
 print(
     f"d_k={d_k_try}, scale={factor:.4f}: mean largest weight per row = "

@@ -41,9 +41,8 @@
 import copy
 import os
 
-os.environ.setdefault(
-    "HF_HUB_OFFLINE", "1"
-)  # never ask the internet for anything
+# never ask the internet for anything
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 import tempfile
@@ -125,7 +124,9 @@ print(
 
 # %%
 for hf_name, our_name in hf_name_mapping(1).items():
-    if hf_name.startswith("encoder.layer.0.") and hf_name.endswith("weight"):
+    if hf_name.startswith("encoder.layer.0.") and hf_name.endswith(
+        "weight"
+    ):
         print(f"{hf_name:<48} -> {our_name}")
 
 # %% [markdown]
@@ -210,7 +211,8 @@ assert (
     and ours_short.truncated[0]
 )
 print(
-    "truncated to 8:", hf_tokenizer.convert_ids_to_tokens(short["input_ids"])
+    "truncated to 8:",
+    hf_tokenizer.convert_ids_to_tokens(short["input_ids"]),
 )
 
 # %% [markdown]
@@ -227,10 +229,14 @@ print(
 from transformers import AutoModel
 
 hf_model = AutoModel.from_pretrained(
-    str(al.minilm_path()), attn_implementation="eager", local_files_only=True
+    str(al.minilm_path()),
+    attn_implementation="eager",
+    local_files_only=True,
 ).eval()
 with torch.no_grad():
-    ours = model(batch.input_ids, batch.attention_mask, batch.token_type_ids)
+    ours = model(
+        batch.input_ids, batch.attention_mask, batch.token_type_ids
+    )
     theirs = hf_model(
         **{
             k: getattr(batch, k)
@@ -305,7 +311,8 @@ theirs_error = (
 )
 allowance = float32_allowance(theirs.last_hidden_state[real], exact)
 print(
-    f"float64: largest difference {gap64:.1e}, rounding bound {bound64:.1e}"
+    f"float64: largest difference {gap64:.1e}, rounding bound "
+    f"{bound64:.1e}"
 )
 print(
     f"float32 from float64: ours {ours_error:.1e}, transformers' "
@@ -332,9 +339,8 @@ extractor = pipeline(
     tokenizer=hf_tokenizer,
     framework="pt",
 )
-features = torch.tensor(
-    extractor(sentences[1])
-)  # (1, T, 384): one vector per token
+# (1, T, 384): one vector per token
+features = torch.tensor(extractor(sentences[1]))
 with torch.no_grad():
     single = tokenizer(sentences[1])
     ours_single = model(
@@ -386,9 +392,8 @@ assert (ours_sentences - sentences64).abs().max() <= float32_allowance(
 # %%
 def my_mean_pooling(hidden, attention_mask):
     # BEGIN SOLUTION
-    weights = attention_mask.to(hidden.dtype).unsqueeze(
-        -1
-    )  # (B, T) -> (B, T, 1)
+    # (B, T) -> (B, T, 1)
+    weights = attention_mask.to(hidden.dtype).unsqueeze(-1)
     return (hidden * weights).sum(dim=1) / weights.sum(dim=1)  # (B, D)
     # END SOLUTION
 
@@ -417,9 +422,8 @@ pairs = [
     "The stock market fell sharply today.",
     "Shares dropped at the close of trading.",
 ]
-E = al.sentence_embeddings(
-    model, tokenizer, pairs
-)  # (4, 384), each of length 1
+# (4, 384), each of length 1
+E = al.sentence_embeddings(model, tokenizer, pairs)
 similarity = E @ E.T  # (4, 384) @ (384, 4) -> (4, 4)
 display(
     matrix_table(
@@ -467,7 +471,8 @@ for name, result in (("tired", tired), ("wide", wide)):
         coref_layer, coref_head, it
     ]  # what "it" looks at in that head
     print(
-        f"  ...too {name}: 'it' -> 'animal' {row[animal]:.2f}, -> 'street' "
+        f"  ...too {name}: 'it' -> 'animal' {row[animal]:.2f}, -> "
+        "'street' "
         f"{row[street]:.2f}, "
         f"most weight on {result.tokens[int(row.argmax())]!r}"
     )
@@ -543,9 +548,10 @@ titles = [
 ]
 fig, axes = plt.subplots(1, 5, figsize=(22, 3.2))
 for ax, name, title in zip(axes, names, titles):
+    # (L, H)
     grid = torch.tensor(
         [[getattr(s, name) for s in row] for row in summaries]
-    )  # (L, H)
+    )
     image = ax.imshow(grid, cmap="viridis")
     ax.set(
         title=title,
@@ -583,9 +589,8 @@ print(
 # %%
 def next_token_share(weights):
     # BEGIN SOLUTION
-    return weights.diagonal(offset=1, dim1=-2, dim2=-1).mean(
-        -1
-    )  # (L, H, T - 1) -> (L, H)
+    # (L, H, T - 1) -> (L, H)
+    return weights.diagonal(offset=1, dim1=-2, dim2=-1).mean(-1)
     # END SOLUTION
 
 
@@ -628,7 +633,9 @@ print(
     "| cross-attention:",
     hasattr(paper_shape.decoder.layers[0], "cross_attn"),
 )
-with torch.device("meta"):  # shapes only, no memory: how big is GPT-2 small?
+with torch.device(
+    "meta"
+):  # shapes only, no memory: how big is GPT-2 small?
     gpt2_small = al.GPT(al.GPT_PRESETS["gpt2-small"])
 print(
     "GPT-2 small in our classes: "
@@ -763,7 +770,9 @@ print("decoder target:", " ".join(target))
 # %%
 torch.manual_seed(0)
 untrained = al.GPT(al.GPT_PRESETS["tiny"]).eval()
-a = torch.randint(0, 64, (1, 20), generator=torch.Generator().manual_seed(1))
+a = torch.randint(
+    0, 64, (1, 20), generator=torch.Generator().manual_seed(1)
+)
 b = a.clone()
 b[0, 15:] = (b[0, 15:] + 1) % 64  # a different future from position 15 on
 with torch.no_grad():
@@ -801,10 +810,11 @@ torch_stack = torch.nn.TransformerEncoder(
 copied = al.GPT.from_torch(
     torch_stack, vocab_size=64, context_length=32
 ).eval()
+# the same weights, in float64
 torch_stack, copied = (
     torch_stack.double(),
     copied.double(),
-)  # the same weights, in float64
+)
 x = torch.randn(2, 10, 32, dtype=torch.float64)
 mask = torch.nn.Transformer.generate_square_subsequent_mask(
     10, dtype=torch.float64
@@ -884,12 +894,10 @@ def my_greedy(model, tokens, n):
     # BEGIN SOLUTION
     for _ in range(n):
         with torch.no_grad():
-            next_token = model(tokens)[:, -1].argmax(
-                dim=-1, keepdim=True
-            )  # (1, V) -> (1, 1)
-        tokens = torch.cat(
-            [tokens, next_token], dim=1
-        )  # (1, T) -> (1, T + 1)
+            # (1, V) -> (1, 1)
+            next_token = model(tokens)[:, -1].argmax(dim=-1, keepdim=True)
+        # (1, T) -> (1, T + 1)
+        tokens = torch.cat([tokens, next_token], dim=1)
     return tokens
     # END SOLUTION
 
@@ -934,14 +942,14 @@ def gap(female, male, job):
         tokenizer,
         [female.format(job), male.format(job), f"This person is {job}."],
     )
-    return float(
-        e[0] @ e[2] - e[1] @ e[2]
-    )  # unit vectors: dot product = cosine
+    # unit vectors: dot product = cosine
+    return float(e[0] @ e[2] - e[1] @ e[2])
 
 
+# (8, 3)
 scores = torch.tensor(
     [[gap(f, m, job) for f, m in pairs_of_templates] for job in jobs]
-)  # (8, 3)
+)
 table(
     ["job", "pronouns", "woman / man", "Emily / James", "mean"],
     [
@@ -949,13 +957,14 @@ table(
         for job, row in zip(jobs, scores)
     ],
 )
+# two female wordings: how much the wording alone moves the score
 wording = (
     torch.tensor(
         [gap("She is {}.", "The woman is {}.", job) for job in jobs]
     )
     .abs()
     .mean()
-)  # two female wordings: how much the wording alone moves the score
+)
 first, second = scores[:4].mean(), scores[4:].mean()
 print(
     f"mean score, nurse/secretary/homemaker/receptionist: {first:+.3f}; "
@@ -1001,7 +1010,8 @@ print(
 
 # %%
 print(
-    f'attention-lab attention "{sentences[0]}" --layer {coref_layer} --head '
+    f'attention-lab attention "{sentences[0]}" --layer {coref_layer} '
+    "--head "
     f"{coref_head}"
 )
 

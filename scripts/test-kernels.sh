@@ -22,6 +22,9 @@ TESTS=(
     tests/core/test_cli_core.py
     tests/pretrained/test_pretrained_equality.py
     tests/pretrained/test_pretrained_bert.py
+    tests/pretrained/test_pretrained_gpt.py
+    tests/pretrained/test_pretrained_explorer_server.py
+    tests/pretrained/test_pretrained_explorer_gpt.py
     tests/pretrained/test_pretrained_summaries.py
     tests/pretrained/test_pretrained_lesson.py
     tests/lab34/test_lab34_correct.py

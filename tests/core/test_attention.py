@@ -3,9 +3,10 @@
 import pytest
 import torch
 import torch.nn.functional as F
-from references import assert_matches_torch
+from references import MAGNITUDE, assert_matches_torch
 
 from attention_lab import causal_mask, scaled_dot_product_attention
+from attention_lab.numerics import assert_float32_as_accurate, rounding_bound
 
 SHAPES = [  # (batch dims, T_q, T_k, d_k, d_v)
     ((2, 4), 5, 7, 8, 6),  # T_q != T_k
@@ -70,10 +71,11 @@ def test_matches_explicit_formula_in_float64(mask_kind):
     elif mask is not None:
         scores = scores + mask.double()
     ref_w = torch.softmax(scores, dim=-1)
-    torch.testing.assert_close(weights, ref_w, atol=1e-10, rtol=0)
-    torch.testing.assert_close(out, ref_w @ v, atol=1e-10, rtol=0)
+    tol = rounding_bound(8 + 6 + 2, torch.float64, MAGNITUDE)  # q.k, weights.v, scale and mask
+    torch.testing.assert_close(weights, ref_w, atol=tol, rtol=0)
+    torch.testing.assert_close(out, ref_w @ v, atol=tol, rtol=0)
     torch.testing.assert_close(
-        out, F.scaled_dot_product_attention(q, k, v, attn_mask=mask), atol=1e-10, rtol=0
+        out, F.scaled_dot_product_attention(q, k, v, attn_mask=mask), atol=tol, rtol=0
     )
 
 
@@ -129,19 +131,33 @@ def test_scale_replaces_one_over_sqrt_dk_like_torch(scale, mask_kind):
     g = torch.Generator().manual_seed(3)
     q, k, v = (torch.randn(*batch, t, d, generator=g) for t in (T_q, T_k, T_k))
     mask = _masks(batch, T_q, T_k, g)[mask_kind]
-    out, weights = scaled_dot_product_attention(q, k, v, mask, scale=scale)
-    ref = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, scale=scale)
-    torch.testing.assert_close(out, ref, atol=1e-5, rtol=1.3e-6)
-    # float64 reference of the formula with the given factor in place of 1/sqrt(d_k)
-    scores = scale * q.double() @ k.double().transpose(-1, -2)
-    if mask is not None:
-        scores = (
-            scores + mask.double()
-            if mask.is_floating_point()
-            else scores.masked_fill(~mask, -torch.inf)
+    _, weights = scaled_dot_product_attention(q, k, v, mask, scale=scale)
+
+    def run(dtype):
+        m = mask.to(dtype) if mask is not None and mask.is_floating_point() else mask
+        ours, _ = scaled_dot_product_attention(
+            q.to(dtype), k.to(dtype), v.to(dtype), m, scale=scale
         )
-    expected = torch.softmax(scores, dim=-1)
-    torch.testing.assert_close(weights.double(), expected, atol=1e-6, rtol=0)
+        ref = F.scaled_dot_product_attention(
+            q.to(dtype), k.to(dtype), v.to(dtype), attn_mask=m, scale=scale
+        )
+        return ours, ref
+
+    assert_matches_torch(run, terms=8 + 6 + 2)  # q.k of d = 8, weights.v of T_k = 6, scale, mask
+
+    def formula(dtype):
+        """The formula with the given factor in place of 1/sqrt(d_k), in ``dtype``."""
+        scores = scale * q.to(dtype) @ k.to(dtype).transpose(-1, -2)
+        if mask is not None:
+            scores = (
+                scores + mask.to(dtype)
+                if mask.is_floating_point()
+                else scores.masked_fill(~mask, -torch.inf)
+            )
+        return torch.softmax(scores, dim=-1)
+
+    # float32 weights as accurate as torch's float32 run of the formula (docs/numerics.md rule 2)
+    assert_float32_as_accurate(weights, formula(torch.float32), formula(torch.float64), "weights")
 
 
 def test_default_scale_is_one_over_sqrt_dk_and_scale_one_gives_raw_dot_products():
@@ -151,8 +167,9 @@ def test_default_scale_is_one_over_sqrt_dk_and_scale_one_gives_raw_dot_products(
     torch.testing.assert_close(default, explicit, atol=0, rtol=0)
     _, raw = scaled_dot_product_attention(q, k, v, None, 1.0)
     torch.testing.assert_close(
-        raw, torch.softmax(q @ k.transpose(-1, -2), dim=-1), atol=1e-12, rtol=0
-    )
+        raw, torch.softmax(q @ k.transpose(-1, -2), dim=-1),
+        atol=rounding_bound(16 + 1, torch.float64, MAGNITUDE), rtol=0,
+    )  # fmt: skip
 
 
 @pytest.mark.parametrize(

@@ -102,19 +102,30 @@ def test_fused_class_gives_same_outputs_and_gradients(self_attention, mask_kind)
         "fully masked row": causal_mask(6).index_fill(0, torch.tensor([2]), False),
         "float": torch.randn(6, 6),
     }[mask_kind]
-    outs = []
-    for module in (readable, fast):
-        xi = x.clone().requires_grad_(True)
-        mi = xi if self_attention else mem.clone().requires_grad_(True)
-        out = module(xi, mi, mi, mask)
-        (out * torch.linspace(-1, 1, out.numel()).view_as(out)).sum().backward()
-        outs.append((out, xi.grad, [p.grad.clone() for p in module.parameters()]))
-    (o1, g1, p1), (o2, g2, p2) = outs
-    torch.testing.assert_close(o1, o2, atol=1e-5, rtol=1e-5)
-    torch.testing.assert_close(g1, g2, atol=1e-5, rtol=1e-5)
-    for a, b in zip(p1, p2, strict=True):
-        torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-5)
-    assert torch.isfinite(g2).all()
+
+    def run(dtype):
+        """(readable, fused) output, input gradient and every parameter's gradient, in dtype."""
+        results = []
+        for module in (copy.deepcopy(readable).to(dtype), copy.deepcopy(fast).to(dtype)):
+            xi = x.to(dtype).requires_grad_(True)
+            mi = xi if self_attention else mem.to(dtype).requires_grad_(True)
+            m = mask.to(dtype) if mask is not None and mask.is_floating_point() else mask
+            out = module(xi, mi, mi, m)
+            (out * torch.linspace(-1, 1, out.numel(), dtype=dtype).view_as(out)).sum().backward()
+            grads = [p.grad.flatten() for p in module.parameters()]
+            results.append((out.detach(), xi.grad, torch.cat(grads)))
+        return results
+
+    # forward: projections of D = 16, q.k of d_k = 4, weights.v of T = 6, W_o of 16; the backward
+    # pass runs the same sums transposed, plus one over the batch and positions (2 * 6) for the
+    # parameters' gradients
+    runs = {dtype: run(dtype) for dtype in (torch.float64, torch.float32)}
+    for i, what in enumerate(("output", "input gradient", "parameter gradients")):
+        pair = lambda dtype, i=i: (runs[dtype][0][i], runs[dtype][1][i])  # noqa: E731
+        assert_matches_torch(pair, terms=2 * (16 + 4 + 6 + 16) + 12, what=what)
+    assert torch.isfinite(runs[torch.float32][1][1]).all()
+    with torch.no_grad():
+        readable(x, mem, mem, mask), fast(x, mem, mem, mask)
     assert readable.attn_weights.shape == (2, 4, 6, 6)
     with pytest.raises(RuntimeError, match="use_readable_attention"):
         fast.attn_weights  # noqa: B018
@@ -162,7 +173,20 @@ def test_switches_change_the_same_modules_in_place_and_share_parameters():
     assert use_fast_attention(model) is model
     assert all(type(m) is FusedMultiHeadAttention for m in layers)  # the same objects
     assert [p for m in layers for p in m.parameters()] == params  # the same tensors, not copies
-    torch.testing.assert_close(model(src, tgt, *masks), readable_out, atol=1e-5, rtol=1e-5)
+    fused_out = model(src, tgt, *masks)
+
+    def run(dtype):
+        """(fused, readable) outputs of a copy of the model in ``dtype``."""
+        copied = copy.deepcopy(model).to(dtype)
+        fused = copied(src, tgt, *masks)
+        return fused, use_readable_attention(copied)(src, tgt, *masks)
+
+    # longest chain: two encoder layers (projection 64 + q.k 16 + weights.v 7 + W_o 64 + two
+    # LayerNorms 128 + feed-forward 64 + 256 = 599 each), two decoder layers (self- and
+    # cross-attention 149 + 151, three LayerNorms 192, feed-forward 320: 812 each), the output
+    # projection 64: 2886 < 3000 terms
+    assert_matches_torch(run, terms=3000, what="fused against readable")
+    assert fused_out.dtype == torch.float32 and fused_out.shape == readable_out.shape
 
     assert use_readable_attention(model) is model
     assert all(type(m) is MultiHeadAttention for m in layers)
@@ -218,12 +242,20 @@ def test_without_heads_removes_exactly_that_heads_share_and_is_undone(cls):
     x = torch.randn(2, 6, 16, dtype=torch.float32)
     mask = causal_mask(6)
     full = mha(x, x, x, mask)
-    with without_heads(mha, [1]):
-        ablated = mha(x, x, x, mask)
-    # head 1's contribution, computed on its own from torch's kernel: its d_k columns of W_o
-    q, k, v = (W(x).view(2, 6, 4, 4).transpose(1, 2) for W in (mha.W_q, mha.W_k, mha.W_v))
-    head1 = torch.nn.functional.scaled_dot_product_attention(q, k, v, is_causal=True)[:, 1]
-    torch.testing.assert_close(full - ablated, head1 @ mha.W_o.weight[:, 4:8].T, atol=1e-5, rtol=0)
+
+    def run(dtype):
+        """(full - ablated, head 1's contribution from torch's kernel), in ``dtype``."""
+        m, xd = copy.deepcopy(mha).to(dtype), x.to(dtype)
+        with without_heads(m, [1]):
+            ablated = m(xd, xd, xd, mask)
+        # head 1's contribution on its own: its d_k columns of W_o
+        q, k, v = (W(xd).view(2, 6, 4, 4).transpose(1, 2) for W in (m.W_q, m.W_k, m.W_v))
+        head1 = torch.nn.functional.scaled_dot_product_attention(q, k, v, is_causal=True)[:, 1]
+        return m(xd, xd, xd, mask) - ablated, head1 @ m.W_o.weight[:, 4:8].T
+
+    # a difference of two runs (projection 16, q.k 4, weights.v 6, W_o 16) and the head alone
+    with torch.no_grad():
+        assert_matches_torch(run, terms=3 * (16 + 4 + 6 + 16), what="head 1's share")
     torch.testing.assert_close(mha(x, x, x, mask), full, atol=0, rtol=0)  # the hook is gone
     with without_heads(mha, [0, 1, 2, 3]):
         torch.testing.assert_close(mha(x, x, x, mask), mha.W_o.bias.expand_as(full))

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import tomllib
+
 import pytest
 
 from attention_lab.course.lessons import (
+    LESSONS_DIR,
     LessonError,
     check_structure,
     discover,
@@ -173,3 +176,24 @@ def test_site_labels_markers_below_the_heading_they_serve():
     )
     assert lines[3].endswith(">Objectives 3.2.1</span></p>")
     assert lines[5].startswith('Text <!-- hands-on: 3.2.2 --><span class="al-hands-on"')
+
+
+# --- code width ------------------------------------------------------------------------------
+
+# The site's code column at a 1280-pixel window holds this many characters; the formatter wraps
+# the lessons to it (lessons/ruff.toml), and tests/course/test_site.py checks on every built lesson
+# page that no code block is wider than its column.
+CODE_COLUMNS = tomllib.loads((LESSONS_DIR / "ruff.toml").read_text())["line-length"]
+
+
+def test_every_code_line_of_the_lessons_fits_the_sites_code_column():
+    too_long = [
+        f"{path.name}, cell {i}: {len(line)} characters: {line.strip()[:40]}..."
+        for path in sorted(LESSONS_DIR.glob("[0-9][0-9]_*.py"))
+        for i, cell in enumerate(read_notebook(path).cells)
+        if cell.cell_type == "code"
+        for line in cell.source.splitlines()
+        if len(line) > CODE_COLUMNS
+    ]
+    assert CODE_COLUMNS == 75
+    assert too_long == [], f"wider than the site's {CODE_COLUMNS} columns:\n" + "\n".join(too_long)

@@ -18,7 +18,7 @@ from urllib.parse import urlparse
 import pytest
 
 from attention_lab.assessment.bank import load_questions
-from attention_lab.course import offline
+from attention_lab.course import offline, site
 from attention_lab.course.coverage import quiz_questions
 from attention_lab.course.lessons import LESSONS_DIR
 from attention_lab.course.notebooks import PLACEHOLDER
@@ -412,3 +412,57 @@ def test_one_deck_prints_to_pdf_one_page_per_slide(decks, browser):
     assert data[:5] == b"%PDF-"
     slides = (decks / "pretrained.html").read_text().count("<section")
     assert len(re.findall(rb"/Type\s*/Page\b(?!s)", data)) == slides
+
+
+# --- code width ------------------------------------------------------------------------------
+
+# Each code block as it would be without wrapping: its width, its column's, and its longest line.
+CODE_WIDTHS = """() => Array.from(document.querySelectorAll('div.cell_input pre')).map((pre) => {
+    const wrap = pre.style.whiteSpace;
+    pre.style.whiteSpace = 'pre';
+    const result = {scroll: pre.scrollWidth, client: pre.clientWidth,
+                    line: pre.textContent.split('\\n').reduce((a, b) => (b.length > a.length ? b : a), '')};
+    pre.style.whiteSpace = wrap;
+    return result; })"""
+
+
+@pytest.mark.browser
+def test_no_lesson_code_block_is_wider_than_its_column_at_1280_pixels(course, base_url, browser):
+    """At a 1280-pixel window every code line fits the content column unwrapped (the CSS wraps
+    what would not, but a wrapped line is harder to read); the lessons' formatter width,
+    lessons/ruff.toml, is what fits."""
+    real = [f"{p.stem}.html" for p in _real_lessons()] or ["91_fixture_attention.html"]
+    too_wide = []
+    for name in real:
+        with Visit(browser, f"{base_url}/{name}") as visit:
+            assert visit.page.viewport_size["width"] == 1280
+            blocks = visit.page.evaluate(CODE_WIDTHS)
+            assert blocks, f"{name}: no code blocks found"
+            too_wide += [
+                f"{name}: {b['line'].strip()[:50]!r}" for b in blocks if b["scroll"] > b["client"]
+            ]
+    assert too_wide == [], "code wider than its column:\n" + "\n".join(too_wide)
+
+
+# --- the stylesheet on a warm build ----------------------------------------------------------
+
+
+def test_a_changed_stylesheet_reaches_the_site_on_a_warm_build(course, monkeypatch):
+    """Sphinx copies static files only when it rewrites a page; a warm build may rewrite none
+    ("no targets are out of date"). Rendering is replaced by exactly that case here."""
+    monkeypatch.setattr("attention_lab.course.execute.library_fingerprint", lambda: "pinned")
+    monkeypatch.setattr(site, "_render", lambda src, out, doctrees: [])  # no page rewritten
+    served = course.out / "_static" / "attention-lab.css"
+    original = site.CSS
+    assert served.read_text() == original
+    changed = original + "/* a rule added after the first build */\n"
+    lessons = course.out.parent / "lessons"
+    try:
+        monkeypatch.setattr(site, "CSS", changed)
+        again = build(lessons, course.out, questions=QUESTIONS, allow_gaps=True)
+        assert again.executed == {}  # a warm build: nothing executed
+        assert served.read_text() == changed
+    finally:  # the later tests see the site as it was
+        monkeypatch.setattr(site, "CSS", original)
+        build(lessons, course.out, questions=QUESTIONS, allow_gaps=True)
+    assert served.read_text() == original

@@ -97,3 +97,9 @@ def test_labelled_table_prints_tokens_on_rows():
         and lines[3].split() == ["cat", "3.00", "4.50"]
     )
     assert "<th>cat</th><td>3.00</td>" in table._repr_html_()
+
+
+def test_labelled_table_shows_as_text_in_a_terminal():
+    """IPython's display() and the interactive prompt show repr() where no HTML is rendered."""
+    table = matrix_table([[0.5, float("nan")]], ["ours"], ["k1", "k2"], caption="weights")
+    assert repr(table) == str(table) == "weights\n        k1   k2\nours  0.50  nan"

@@ -8,7 +8,7 @@ import threading
 from pathlib import Path
 
 import pytest
-import torch
+from test_pretrained_explorer_server import assert_shown_weights, minilm_attention64
 
 from attention_lab.explorer import make_server
 
@@ -93,25 +93,24 @@ def test_type_a_sentence_switch_heads_and_see_the_heatmap_change(page, server, m
     page.click("#analyze")
     wait_idle(page)
     expected = sentence_attention(*minilm, SENTENCE)
+    exact = minilm_attention64(minilm, SENTENCE)  # float64, the reference (docs/numerics.md)
     first = heatmap(page)
     assert first["tokens"] == expected.tokens and (first["layer"], first["head"]) == ("0", "0")
-    torch.testing.assert_close(torch.tensor(first["z"]), expected.weights[0, 0], atol=1e-4, rtol=0)
+    assert_shown_weights(first["z"], expected.weights[0, 0], exact.weights[0, 0])
 
     page.select_option("#head", "5")
     page.wait_for_selector('#heatmap[data-head="5"]')
     wait_idle(page)
     second = heatmap(page)
     assert second["z"] != first["z"]
-    torch.testing.assert_close(torch.tensor(second["z"]), expected.weights[0, 5], atol=1e-4, rtol=0)
+    assert_shown_weights(second["z"], expected.weights[0, 5], exact.weights[0, 5])
     summary = page.inner_text("#head-summary")
     assert "Layer 0, head 5" in summary and "entropy" in summary
 
     page.select_option("#layer", "4")
     page.wait_for_selector('#heatmap[data-layer="4"][data-head="5"]')
     wait_idle(page)
-    torch.testing.assert_close(
-        torch.tensor(heatmap(page)["z"]), expected.weights[4, 5], atol=1e-4, rtol=0
-    )
+    assert_shown_weights(heatmap(page)["z"], expected.weights[4, 5], exact.weights[4, 5])
 
     # the grid shows all 6 x 12 heads; clicking a tile opens it
     assert page.locator("#grid canvas").count() == 72

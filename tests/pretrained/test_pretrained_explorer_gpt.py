@@ -10,17 +10,29 @@ import threading
 
 import pytest
 import torch
-from test_pretrained_explorer_server import call, translation_checkpoint  # noqa: F401
+from test_pretrained_explorer_server import (  # noqa: F401
+    assert_shown_weights,
+    call,
+    translation_checkpoint,
+)
 
 from attention_lab.experiments import char_gpt
 from attention_lab.explorer import make_server
-from attention_lab.explorer.server import DIGITS
-from attention_lab.nn.gpt import next_token_probabilities
-from attention_lab.numerics import float32_allowance
+from attention_lab.numerics import assert_float32_as_accurate, gamma, unit_roundoff
 
-# d_k = 16 to 32 products summed in float32 (eps 1.2e-7) of entries of size ~1 to 10:
-# the scores agree with the model's to ~1e-5; the weights (softmax) to the same order.
-WEIGHT_TOL = 1e-5
+
+def query_key_bound(q, k, scaled):
+    """How far a float32 model's attention weights of one query may be from the softmax that the
+    query/key view recomputes in float64 from the same float32 ``q`` ``(d_k,)`` and ``k``
+    ``(T_k, d_k)``. Each score q.k_j / sqrt(d_k) in float32 is within gamma_{d_k + 2} *
+    sum_i |q_i k_ji| / sqrt(d_k) (the dot product and the scaling) plus u * |score| (subtracting
+    the row's maximum); softmax moves a weight w_j by at most w_j * 2 max_j |score error| <= twice
+    that, and float32 softmax itself adds gamma_{T_k + 3} (the sum of T_k terms, exp, division)."""
+    d_k, T_k = q.shape[0], k.shape[0]
+    u = unit_roundoff(torch.float32)
+    score_error = gamma(d_k + 2, torch.float32) * (q.abs() * k.abs()).sum(-1).max().item()
+    score_error = score_error / math.sqrt(d_k) + u * max(abs(s) for s in scaled if s is not None)
+    return 2 * score_error + gamma(T_k + 3, torch.float32)
 
 
 @pytest.fixture(scope="module")
@@ -43,6 +55,12 @@ def server(gpt_checkpoint, translation_checkpoint):  # noqa: F811
     server.server_close()
 
 
+def gpt_and_float64(path):
+    """The GPT saved at ``path`` and a float64 copy of its model (the reference, rule 2)."""
+    gpt = char_gpt.load_char_gpt(path)
+    return gpt, copy.deepcopy(gpt.model).double()
+
+
 def post(server, path, body):
     response, data = call(server, "POST", path, body)
     return response.status, json.loads(data)
@@ -62,19 +80,13 @@ def test_gpt_attention_is_causal_and_matches_the_model(server, gpt_checkpoint):
     )
     assert status == 200, data
     assert data["query_tokens"] == [{" ": "␣"}.get(c, c) for c in text]
-    gpt = char_gpt.load_char_gpt(gpt_checkpoint)
-    model64 = copy.deepcopy(gpt.model).double()
+    gpt, model64 = gpt_and_float64(gpt_checkpoint)
     with torch.no_grad():
         gpt.model(gpt.tokenizer.encode(text)[None])
         model64(gpt.tokenizer.encode(text)[None])
     expected = gpt.model.attention_weights()[1, 0, 3]  # (T, T)
     exact = model64.attention_weights()[1, 0, 3]  # (T, T) float64
-    # sent rounded to DIGITS decimals (half a unit of the last digit) of a float32 run as accurate
-    # as ours: within float32_allowance of float64 (docs/numerics.md rule 2)
-    tol = 0.5 * 10**-DIGITS + float32_allowance(expected, exact)
-    torch.testing.assert_close(
-        torch.tensor(data["matrix"], dtype=torch.float64), exact, atol=tol, rtol=0
-    )
+    assert_shown_weights(data["matrix"], expected, exact)
     assert all(w == 0 for i, row in enumerate(data["matrix"]) for w in row[i + 1 :])
 
 
@@ -86,17 +98,29 @@ def test_next_token_probabilities_follow_temperature_and_top_k(
     body = {"model": "gpt", "text": text, "temperature": temperature, "top_k": top_k, "count": 57}
     status, data = post(server, "/api/next-token", body)
     assert status == 200, data
-    gpt = char_gpt.load_char_gpt(gpt_checkpoint)
+    gpt, model64 = gpt_and_float64(gpt_checkpoint)
     with torch.no_grad():
         logits = gpt.model(gpt.tokenizer.encode(text)[None])[0, -1]
-    expected = next_token_probabilities(logits, temperature, top_k)
-    got = torch.zeros(57)
+        logits64 = model64(gpt.tokenizer.encode(text)[None])[0, -1]
+
+    def formula(logits):
+        """softmax(logits / temperature) over the top_k largest, written out in logits' dtype:
+        the reference, independent of next_token_probabilities (the code under test)."""
+        scaled = logits / temperature  # (V,)
+        if top_k is not None:
+            scaled = scaled.masked_fill(scaled < scaled.topk(top_k).values[-1], -math.inf)
+        return torch.softmax(scaled, dim=-1)
+
+    got = torch.zeros(57, dtype=torch.float64)
     for entry in data["top"]:
         got[entry["id"]] = entry["probability"]
-    torch.testing.assert_close(got, expected, atol=1e-6, rtol=0)
-    assert data["kept"] == (top_k or 57) and sum(
-        e["probability"] for e in data["top"]
-    ) == pytest.approx(1)
+    # the server's float32 run as accurate as the formula's float32 run, against float64
+    # (docs/numerics.md rule 2)
+    assert_float32_as_accurate(got.float(), formula(logits), formula(logits64), "probabilities")
+    # 57 float32 probabilities, each within gamma_{57 + 3} of its share (softmax's sum, exp and
+    # division), added in float64
+    total = sum(e["probability"] for e in data["top"])
+    assert data["kept"] == (top_k or 57) and total == pytest.approx(1, abs=gamma(60, torch.float32))
     probabilities = [e["probability"] for e in data["top"]]
     assert probabilities == sorted(probabilities, reverse=True)
     if top_k == 1:  # greedy: all the probability on the model's most likely character
@@ -158,8 +182,10 @@ def test_the_query_key_view_rebuilds_the_models_weights(server, model, stack, te
         assert allowed.tolist() == [not causal or j <= query for j in range(len(allowed))]
         # softmax of the scaled scores is the row of weights the model itself computed
         torch.testing.assert_close(
-            torch.tensor(v["weights"]), torch.tensor(v["model_weights"]), atol=WEIGHT_TOL, rtol=0
-        )
+            torch.tensor(v["weights"], dtype=torch.float64),
+            torch.tensor(v["model_weights"], dtype=torch.float64),
+            atol=query_key_bound(q, k, v["scaled"]), rtol=0,
+        )  # fmt: skip
         assert v["query_token"] == attention["query_tokens"][query]
 
 

@@ -11,6 +11,7 @@ import threading
 import pytest
 import torch
 
+from attention_lab import sentence_attention
 from attention_lab.explorer import ExplorerApp, ExplorerServer, MiniLMSource, make_server
 from attention_lab.explorer.server import DIGITS, MAX_BODY_BYTES
 from attention_lab.numerics import float32_allowance
@@ -35,6 +36,24 @@ def call(server, method, path, body=None, headers=None):
     data = response.read()
     connection.close()
     return response, data
+
+
+def minilm_attention64(minilm, text):
+    """``sentence_attention`` of a float64 copy of MiniLM: the reference for its float32 run."""
+    model64 = copy.deepcopy(minilm[0]).double()
+    with torch.no_grad():
+        return sentence_attention(model64, minilm[1], text)
+
+
+def assert_shown_weights(shown, float32, exact, what="weights"):
+    """Weights the explorer shows are its own float32 run rounded to DIGITS decimals: within half
+    a unit of the last digit plus ``float32_allowance`` (a float32 run as accurate as ``float32``,
+    our model's) of the float64 ``exact`` (docs/numerics.md rule 2)."""
+    tol = 0.5 * 10**-DIGITS + float32_allowance(float32, exact)
+    torch.testing.assert_close(
+        torch.tensor(shown, dtype=torch.float64), exact, atol=tol, rtol=0,
+        msg=lambda m: f"{what}, shown against float64: {m}",
+    )  # fmt: skip
 
 
 def post(server, body, **kwargs):
@@ -79,8 +98,6 @@ def test_models(server):
 
 
 def test_attention_of_one_head(server, minilm):
-    from attention_lab import sentence_attention
-
     text = "The animal didn't cross the street because it was too tired."
     status, data = post(
         server, {"model": "minilm", "text": text, "layer": 2, "head": 7, "grid": True}
@@ -92,15 +109,8 @@ def test_attention_of_one_head(server, minilm):
     assert (data["layer"], data["head"], data["stack"]) == (2, 7, "self")
     assert [s["id"] for s in data["stacks"]] == ["self"]
     assert len(data["matrix"]) == T and len(data["matrix"][0]) == T
-    # The server sends weights rounded to DIGITS decimals (half a unit of the last digit) of its
-    # own float32 run, which is as accurate as ours: within float32_allowance of float64 (rule 2).
-    model64 = copy.deepcopy(minilm[0]).double()
-    with torch.no_grad():
-        exact = sentence_attention(model64, minilm[1], text).weights[2, 7]  # (T, T) float64
-    tol = 0.5 * 10**-DIGITS + float32_allowance(expected.weights[2, 7], exact)
-    torch.testing.assert_close(
-        torch.tensor(data["matrix"], dtype=torch.float64), exact, atol=tol, rtol=0
-    )
+    exact = minilm_attention64(minilm, text)
+    assert_shown_weights(data["matrix"], expected.weights[2, 7], exact.weights[2, 7])
     assert len(data["summaries"]) == 6 and len(data["summaries"][0]) == 12
     assert set(data["summaries"][2][7]) == {"entropy", "start", "end", "previous", "itself"}
     assert len(data["thumbnails"]) == 6 and len(data["thumbnails"][5]) == 12
@@ -245,7 +255,7 @@ def translation_checkpoint(tmp_path_factory):
 
 
 def test_translation_model_shows_three_kinds_of_attention(translation_checkpoint):
-    from attention_lab.translator import cross_attention, load_translator
+    from attention_lab.translator import Translator, cross_attention, load_translator
 
     server = make_server(checkpoint=translation_checkpoint, port=0)
     threading.Thread(target=server.serve_forever, daemon=True).start()
@@ -260,14 +270,17 @@ def test_translation_model_shows_three_kinds_of_attention(translation_checkpoint
         assert [s["id"] for s in enc["stacks"]] == ["encoder", "decoder", "cross"]
         assert enc["query_tokens"] == enc["key_tokens"] == ["forty", "two"]
         assert len(enc["summaries"]) == 2 and len(enc["summaries"][0]) == 2  # 2 layers x 2 heads
-        reference = cross_attention(load_translator(translation_checkpoint), text)
+        translator = load_translator(translation_checkpoint)
+        reference = cross_attention(translator, text)
+        model64 = copy.deepcopy(translator.model).double()
+        exact = cross_attention(Translator(model64, translator.task), text)  # float64
+        assert exact.output == reference.output, "float64 decoding chose other tokens"
         status, cross = post(
             server, {"model": "translation", "text": text, "stack": "cross", "layer": 1, "head": 1}
         )
         assert status == 200
         assert cross["query_tokens"] == reference.output and cross["key_tokens"] == reference.source
-        for row, expected in zip(cross["matrix"], reference.weights[1, 1].tolist()):
-            assert row == pytest.approx(expected, abs=1e-4)
+        assert_shown_weights(cross["matrix"], reference.weights[1, 1], exact.weights[1, 1])
         assert cross["summaries"][0][0]["previous"] is None  # not defined for cross-attention
         status, dec = post(server, {"model": "translation", "text": text, "stack": "decoder"})
         assert dec["query_tokens"][0] == "<bos>" and dec["output_text"] == enc["output_text"]

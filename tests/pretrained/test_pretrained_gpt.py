@@ -3,6 +3,7 @@ reproducible sampling, greedy decoding, and clear errors."""
 
 from __future__ import annotations
 
+import copy
 import math
 
 import pytest
@@ -11,13 +12,19 @@ from torch import nn
 
 from attention_lab import GPT, GPT_PRESETS, GPTConfig, causal_mask, use_fast_attention
 from attention_lab.nn.gpt import next_token_loss, next_token_probabilities
+from attention_lab.numerics import assert_float32_as_accurate, gamma, rounding_bound
 
 VARIANTS = [(nf, act) for nf in (False, True) for act in ("relu", "gelu")]
 IDS = [f"{'pre' if nf else 'post'}-{act}" for nf, act in VARIANTS]
-# float32 rounding: eps = 1.2e-7 per operation, sums of up to d_ff = 64 terms, two sub-layers and a
-# LayerNorm in a block: 64 * 1.2e-7 * a few ~ 3e-5 at worst for entries of size ~1 to 3.
-ATOL32 = 3e-5
-ATOL64 = 1e-10  # the same bound in float64 (eps 2.2e-16)
+# docs/numerics.md: ours and torch's are compared in float64 within the rounding bound, and our
+# float32 run must be as accurate as torch's float32 run against float64. Longest chain of
+# accumulated terms in one block (D = 32, d_k = 8, d_ff = 64, T <= 16): Q/K/V 32 + q.k 8 +
+# weights.v 16 + W_o 32 + two LayerNorms 64 + feed-forward 32 + 64 = 248; two blocks and the final
+# LayerNorm: 528 < 600. Sum of |terms| of any of those sums: N(0, 1) inputs below 6, torch's
+# initial weights below 1, LayerNorm outputs below sqrt(32) < 6, at most 64 terms, softmax and
+# LayerNorm passing an error on with a factor below 2: 64 * 6 * 6 * 2 < 1e4.
+TERMS, MAGNITUDE = 600, 1e4
+ATOL64 = rounding_bound(TERMS, torch.float64, MAGNITUDE)  # 6.7e-10
 
 
 def small_gpt(**overrides) -> GPT:
@@ -64,17 +71,28 @@ def test_gradients_do_not_flow_from_the_past_to_the_future():
 
 @pytest.mark.parametrize("norm_first,activation", VARIANTS, ids=IDS)
 def test_a_gpt_block_is_torchs_encoder_layer_with_a_causal_mask(norm_first, activation):
-    encoder = torch_encoder(norm_first, activation)
-    ours = GPT.from_torch(encoder, vocab_size=50, context_length=16).eval()
-    x, T = torch.randn(2, 9, 32), 9
-    torch_mask = nn.Transformer.generate_square_subsequent_mask(T)  # -inf above the diagonal
-    with torch.no_grad():
-        expected_block = encoder.layers[0](x, src_mask=torch_mask, is_causal=True)
-        got_block = ours.stack.layers[0](x, causal_mask(T))
-        expected_stack = encoder(x, mask=torch_mask, is_causal=True)
-        got_stack = ours.stack(x, causal_mask(T))
-    torch.testing.assert_close(got_block, expected_block, atol=ATOL32, rtol=0)
-    torch.testing.assert_close(got_stack, expected_stack, atol=2 * ATOL32, rtol=0)
+    x, T = torch.randn(2, 9, 32, dtype=torch.float64), 9
+    encoder32 = torch_encoder(norm_first, activation)
+
+    def run(dtype):
+        """(block, stack) outputs of ours and of torch's, with the same weights, in ``dtype``."""
+        encoder = copy.deepcopy(encoder32).to(dtype)
+        ours = GPT.from_torch(encoder, vocab_size=50, context_length=16).eval()
+        torch_mask = nn.Transformer.generate_square_subsequent_mask(T, dtype=dtype)  # -inf above
+        with torch.no_grad():
+            expected_block = encoder.layers[0](x.to(dtype), src_mask=torch_mask, is_causal=True)
+            got_block = ours.stack.layers[0](x.to(dtype), causal_mask(T))
+            expected_stack = encoder(x.to(dtype), mask=torch_mask, is_causal=True)
+            got_stack = ours.stack(x.to(dtype), causal_mask(T))
+        return (got_block, expected_block), (got_stack, expected_stack)
+
+    runs64, runs32 = run(torch.float64), run(torch.float32)
+    for what, (ours64, theirs64), (ours32, theirs32) in zip(("block", "stack"), runs64, runs32):
+        assert ours32.dtype == theirs32.dtype == torch.float32
+        torch.testing.assert_close(
+            ours64, theirs64, atol=ATOL64, rtol=0, msg=lambda m, what=what: f"{what}: {m}"
+        )
+        assert_float32_as_accurate(ours32, theirs32, theirs64, what)
 
 
 @pytest.mark.parametrize("norm_first,activation", VARIANTS, ids=IDS)
@@ -136,7 +154,9 @@ def test_next_token_probabilities_against_float64():
             scaled = scaled.masked_fill(scaled < kth, -math.inf)
         expected = torch.softmax(scaled, dim=-1).float()
         got = next_token_probabilities(logits, temperature, top_k)
-        torch.testing.assert_close(got, expected, atol=1e-6, rtol=0)  # 30 terms x 1.2e-7
+        # float32 softmax of 30 terms: the sum within gamma_30 of exact, plus a few roundings
+        # (the scaling, exp, the division) for each probability <= 1
+        torch.testing.assert_close(got, expected, atol=gamma(30 + 4, torch.float32), rtol=0)
         assert ((got > 0).sum(-1) == (top_k or 30)).all()
 
 
@@ -163,7 +183,12 @@ def test_attention_weights_are_causal_and_rows_sum_to_one():
     weights = model.attention_weights()  # (L, B, H, T, T)
     assert weights.shape == (2, 2, 2, 12, 12)
     assert torch.all(weights.triu(diagonal=1) == 0)
-    torch.testing.assert_close(weights.sum(-1), torch.ones(2, 2, 2, 12), atol=1e-6, rtol=0)
+    # 12 weights <= 1, each within gamma_12 + u of its exact value (softmax's sum and division),
+    # summed in float64: within 2 gamma_12 of 1 (the padding-row check of the BERT tests)
+    torch.testing.assert_close(
+        weights.double().sum(-1), torch.ones(2, 2, 2, 12, dtype=torch.float64),
+        atol=2 * gamma(12, torch.float32), rtol=0,
+    )  # fmt: skip
     use_fast_attention(model)
     with torch.no_grad():
         model(torch.randint(0, 64, (2, 12)))

@@ -188,8 +188,10 @@ def build(
     report.warnings = _render(src, out, cache / "doctrees")
     report.seconds["render"] = time.perf_counter() - clock
 
-    # 5) offline assets
+    # 5) our own static files (Sphinx copies them only when some page was rewritten, so a warm
+    # build would keep a stale stylesheet) and the offline assets
     clock = time.perf_counter()
+    _sync_static(src / "_static", out / "_static")
     offline.install_assets(out / "_static")
     report.seconds["assets"] = time.perf_counter() - clock
 
@@ -381,6 +383,13 @@ def _write_if_changed(path: Path, data: str | bytes) -> None:
         return
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(raw)
+
+
+def _sync_static(staged: Path, served: Path) -> None:
+    """Copy every file staged under ``staged`` to the same place under ``served`` if it differs."""
+    for path in staged.rglob("*"):
+        if path.is_file():
+            _write_if_changed(served / path.relative_to(staged), path.read_bytes())
 
 
 def section_anchors(lessons: list[Lesson]) -> dict[tuple[str, str], str]:

@@ -39,15 +39,25 @@
 # %%
 import matplotlib.pyplot as plt
 import torch
+from IPython.display import display
 from torch import nn
 
 from attention_lab import TanhRNN
-from attention_lab.experiments import long_range, rnn_attention, rnn_gradients, sequential
+from attention_lab.experiments import (
+    long_range,
+    rnn_attention,
+    rnn_gradients,
+    sequential,
+)
 from attention_lab.measurements import recorded_gpu_rnn_vs_attention
 from attention_lab.nn.multihead import use_readable_attention
 from attention_lab.tasks import agreement_task, decode_agreement
 from attention_lab.viz import draw_gradient_flow, draw_rnn_unrolled
-from attention_lab.viz.processing import draw_rnn_vs_transformer, plot_cpu_and_gpu
+from attention_lab.viz.processing import (
+    draw_rnn_vs_transformer,
+    plot_cpu_and_gpu,
+)
+from attention_lab.viz.tables import matrix_table
 
 torch.manual_seed(0)
 torch.set_num_threads(1)
@@ -116,12 +126,17 @@ def my_rnn_step(x_t, h_prev, W_ih, W_hh, b):
 
 # %%
 reference = nn.RNN(input_size=3, hidden_size=4, batch_first=True)
-rnn = TanhRNN.from_torch(reference)  # the same weights, written out step by step
+# the same weights, written out step by step
+rnn = TanhRNN.from_torch(reference)
 x = torch.randn(2, 6, 3)  # (B, T, D_in)
 h = torch.zeros(2, 4)
 with torch.no_grad():
-    for t in range(x.shape[1]):  # one step after another: there is no other way
-        h = my_rnn_step(x[:, t], h, rnn.W_ih, rnn.W_hh, rnn.b_ih + rnn.b_hh)
+    for t in range(
+        x.shape[1]
+    ):  # one step after another: there is no other way
+        h = my_rnn_step(
+            x[:, t], h, rnn.W_ih, rnn.W_hh, rnn.b_ih + rnn.b_hh
+        )
     torch.testing.assert_close(h, rnn(x)[1])
     torch.testing.assert_close(h, reference(x)[1][0])
 print("your step, looped over 6 positions, matches TanhRNN and nn.RNN")
@@ -164,18 +179,30 @@ fig = grads.plot()
 
 # %%
 distance = grads.distances[-1]
-print(f"gradient at distance {distance} / gradient at distance 1, and per-step factor:")
+print(
+    f"gradient at distance {distance} / gradient at distance 1, and "
+    "per-step factor:"
+)
 for rho in grads.spectral_norms:
     norms = grads.grad_norms[str(rho)]
     rate = grads.decay_rate[str(rho)]
-    print(f"  RNN  sigma_max = {rho:<4}  ratio {norms[-1] / norms[0]:9.2e}   factor {rate:.3f}")
+    print(
+        f"  RNN  sigma_max = {rho:<4}  ratio {norms[-1] / norms[0]:9.2e}  "
+        " "
+        f"factor {rate:.3f}"
+    )
 for name, norms in (("LSTM", grads.lstm), ("attention", grads.attention)):
     rate = grads.decay_rate["lstm" if name == "LSTM" else "attention"]
-    print(f"  {name:<21} ratio {norms[-1] / norms[0]:9.2e}   factor {rate:.3f}")
+    print(
+        f"  {name:<21} ratio {norms[-1] / norms[0]:9.2e}   factor "
+        f"{rate:.3f}"
+    )
 clip = grads.clipping
 print(
-    f"training at lr={clip['lr']}: runs that failed (test accuracy < 90%) over {clip['runs']} "
-    f"seeds: {clip['failed_unclipped']} without clipping, {clip['failed_clipped']} with clipping"
+    f"training at lr={clip['lr']}: runs that failed (test accuracy < 90%) "
+    f"over {clip['runs']} "
+    f"seeds: {clip['failed_unclipped']} without clipping, "
+    f"{clip['failed_clipped']} with clipping"
 )
 
 # %% [markdown]
@@ -215,18 +242,24 @@ print(
 rho = 0.95
 input_std = 0.1
 # BEGIN SOLUTION
-my_bound = rho**99  # each of the 99 steps multiplies by at most sigma_max (gamma = 1 for tanh)
+# each of the 99 steps multiplies by at most sigma_max (gamma = 1 for tanh)
+my_bound = rho**99
 # END SOLUTION
-norms = rnn_gradients.measure_gradients("rnn", rho, max_distance=100, input_std=input_std)
+norms = rnn_gradients.measure_gradients(
+    "rnn", rho, max_distance=100, input_std=input_std
+)
 measured = norms[-1] / norms[0]
 print(
     f"your bound {my_bound:.3g}, measured {measured:.3g}, per-step factor "
-    f"{rnn_gradients.per_step_rate(list(range(1, 101)), norms):.3f} (theory <= {rho})"
+    f"{rnn_gradients.per_step_rate(list(range(1, 101)), norms):.3f} "
+    "(theory "
+    f"<= {rho})"
 )
 print(
     "the measurement respects the bound"
     if measured <= my_bound * 1.05
-    else "the measurement is above your bound: check the exponent and the base"
+    else "the measurement is above your bound: check the exponent and "
+    "the base"
 )
 
 # %% [markdown] slide="How an RNN reads a sentence"
@@ -247,12 +280,15 @@ print(
 # `MultiHeadAttention` layer (batch 8, width 64) on this machine, with **one CPU thread**.
 
 # %%
-timing = sequential.run(lengths=(16, 32, 64, 128, 256, 512), repeats=3, progress=False)
+timing = sequential.run(
+    lengths=(16, 32, 64, 128, 256, 512), repeats=3, progress=False
+)
 fig = timing.plot()
 print(f"{'T':>5} {'RNN ms':>8} {'LSTM ms':>8} {'attention ms':>13}")
 for i, T in enumerate(timing.lengths):
     print(
-        f"{T:>5} {1e3 * timing.rnn_seconds[i]:>8.2f} {1e3 * timing.lstm_seconds[i]:>8.2f} "
+        f"{T:>5} {1e3 * timing.rnn_seconds[i]:>8.2f} "
+        f"{1e3 * timing.lstm_seconds[i]:>8.2f} "
         f"{1e3 * timing.attention_seconds[i]:>13.2f}"
     )
 print(
@@ -279,9 +315,17 @@ print(
 
 # %% slide="How an RNN reads a sentence"
 gpu = recorded_gpu_rnn_vs_attention()
-for T, lstm, encoder, loop in zip(gpu.lengths, gpu.lstm_ms, gpu.encoder_ms, gpu.loop_rnn_ms):
-    loop_text = f"{loop / encoder:5.1f}x" if loop is not None else "  (not run)"
-    print(f"T = {T:4}: LSTM / encoder layer {lstm / encoder:4.1f}x, loop RNN / encoder {loop_text}")
+for T, lstm, encoder, loop in zip(
+    gpu.lengths, gpu.lstm_ms, gpu.encoder_ms, gpu.loop_rnn_ms
+):
+    loop_text = (
+        f"{loop / encoder:5.1f}x" if loop is not None else "  (not run)"
+    )
+    print(
+        f"T = {T:4}: LSTM / encoder layer {lstm / encoder:4.1f}x, loop "
+        "RNN "
+        f"/ encoder {loop_text}"
+    )
 plot_cpu_and_gpu(timing, gpu)
 
 # %% [markdown]
@@ -322,10 +366,20 @@ d_model = 512
 # BEGIN SOLUTION
 my_crossover = 2 * d_model  # 8 T d^2 = 4 T d^2 + 2 T^2 d  <=>  T = 2 d
 # END SOLUTION
-work = sequential.multiply_adds(my_crossover, batch_size=1, d_model=d_model)
-shorter = sequential.multiply_adds(my_crossover - 1, batch_size=1, d_model=d_model)
-correct = work["attention"] == work["lstm"] and shorter["attention"] < shorter["lstm"]
-print(f"T = {my_crossover}: attention {work['attention']:,} vs LSTM {work['lstm']:,} multiply-adds")
+work = sequential.multiply_adds(
+    my_crossover, batch_size=1, d_model=d_model
+)
+shorter = sequential.multiply_adds(
+    my_crossover - 1, batch_size=1, d_model=d_model
+)
+correct = (
+    work["attention"] == work["lstm"]
+    and shorter["attention"] < shorter["lstm"]
+)
+print(
+    f"T = {my_crossover}: attention {work['attention']:,} vs LSTM "
+    f"{work['lstm']:,} multiply-adds"
+)
 print(
     "correct: the two are equal there"
     if correct
@@ -346,11 +400,26 @@ print(
 # distances; `attention-lab run long-range --quick` runs four, up to $L = 100$.
 
 # %%
-agreement = long_range.run(distances=(5, 30), steps=300, seed=0, progress=False)
+agreement = long_range.run(
+    distances=(5, 30), steps=300, seed=0, progress=False
+)
 fig = agreement.plot()
-for name, accuracy in agreement.accuracy.items():
-    cells = "   ".join(f"L={L}: {acc:.1%}" for L, acc in zip(agreement.distances, accuracy))
-    print(f"{name:<12} {cells}   ({agreement.params[name]:,} parameters)")
+display(
+    matrix_table(
+        [
+            [100 * acc for acc in accuracy]
+            for accuracy in agreement.accuracy.values()
+        ],
+        [
+            f"{name} ({agreement.params[name]:,} parameters)"
+            for name in agreement.accuracy
+        ],
+        [f"L = {L}" for L in agreement.distances],
+        decimals=1,
+        caption="held-out accuracy (%)",
+        corner="model",
+    )
+)
 
 # %% [markdown]
 # What we measured: at $L = 5$ all three models learn the task almost perfectly. At $L = 30$ the
@@ -375,10 +444,13 @@ for name, accuracy in agreement.accuracy.items():
 
 # %%
 L = 15
-trial = long_range.run(distances=(L,), models=("rnn", "lstm"), steps=300, progress=False)
+trial = long_range.run(
+    distances=(L,), models=("rnn", "lstm"), steps=300, progress=False
+)
 for name, accuracy in trial.accuracy.items():
     print(
-        f"{name}: {accuracy[0]:.1%} (chance 50%), trained in {trial.cpu_seconds[name][0]:.1f} s CPU"
+        f"{name}: {accuracy[0]:.1%} (chance 50%), trained in "
+        f"{trial.cpu_seconds[name][0]:.1f} s CPU"
     )
 
 # %% [markdown] slide="Attention as the way out"
@@ -406,18 +478,33 @@ for name, accuracy in trial.accuracy.items():
 
 # %%
 torch.manual_seed(0)
-model = long_range.make_model("transformer", vocab_size=batch.vocab_size, width=32)
-long_range.train(model, agreement_task(250 * 32, 20, seed=0), steps=250, batch_size=32, lr=3e-3)
+model = long_range.make_model(
+    "transformer", vocab_size=batch.vocab_size, width=32
+)
+long_range.train(
+    model,
+    agreement_task(250 * 32, 20, seed=0),
+    steps=250,
+    batch_size=32,
+    lr=3e-3,
+)
 test = agreement_task(200, 20, seed=5)
 print(f"test accuracy at L=20: {long_range.evaluate(model, test):.1%}")
-use_readable_attention(model)  # the readable layers keep the attention weights
+# the readable layers keep the attention weights
+use_readable_attention(model)
 model.eval()
 with torch.no_grad():
     model(test.tokens)
+# (layers, heads, T): the slot's row
 slot_attention = torch.stack(
-    [layer.self_attn.attn_weights[:, :, -1, :].mean(0) for layer in model.layers]
-)  # (layers, heads, T): the slot's row
-fig, axes = plt.subplots(1, len(model.layers), figsize=(11, 3), sharey=True)
+    [
+        layer.self_attn.attn_weights[:, :, -1, :].mean(0)
+        for layer in model.layers
+    ]
+)
+fig, axes = plt.subplots(
+    1, len(model.layers), figsize=(11, 3), sharey=True
+)
 for i, ax in enumerate(axes):
     for h, row in enumerate(slot_attention[i]):
         ax.plot(row.numpy(), marker=".", label=f"head {h}")
@@ -443,7 +530,8 @@ best_head = slot_attention[-1].max(dim=-1).values.argmax()
 top_position = int(slot_attention[-1, best_head].argmax())
 weight = float(slot_attention[-1, best_head, top_position])
 print(
-    f"head {int(best_head)} of the last layer puts {weight:.0%} of the slot's attention on "
+    f"head {int(best_head)} of the last layer puts {weight:.0%} of the "
+    "slot's attention on "
     f"position {top_position} (uniform would be {1 / 22:.0%})"
 )
 print(
@@ -472,10 +560,24 @@ print(
 
 # %% slide="Attention added to recurrence, then recurrence dropped"
 bridge = rnn_attention.run(quick=True, seed=0, progress=False)
-print("source length (words):", bridge.source_lengths, " held-out numbers:", bridge.test_counts)
-for name, values in bridge.exact_match.items():
-    cells = "  ".join(f"{v:4.0%}" for v in values)
-    print(f"{rnn_attention.LABELS[name]:26} {cells}   overall {bridge.overall[name]:.1%}")
+display(
+    matrix_table(
+        [
+            [100 * v for v in values] + [100 * bridge.overall[name]]
+            for name, values in bridge.exact_match.items()
+        ],
+        [rnn_attention.LABELS[name] for name in bridge.exact_match],
+        [
+            f"{n} words ({c})"
+            for n, c in zip(bridge.source_lengths, bridge.test_counts)
+        ]
+        + ["all"],
+        decimals=0,
+        caption="held-out exact match (%), by source length "
+        "(held-out numbers)",
+        corner="model",
+    )
+)
 bridge.plot()
 
 # %% [markdown]

@@ -46,14 +46,17 @@ import time
 import matplotlib.pyplot as plt
 import torch
 import torch.nn.functional as F
+from IPython.display import display
 from torch import nn
 
 import attention_lab as al
 from attention_lab.exercises import lab34
 from attention_lab.viz import plot_attention
+from attention_lab.viz.tables import matrix_table
 
 torch.manual_seed(0)
-torch.set_num_threads(1)  # timings below compare like with like on one core
+# timings below compare like with like on one core
+torch.set_num_threads(1)
 
 # %% [markdown] slide="Live coding: Q, K and V projections"
 # <!-- serves: 3.4.2 3.4.1 -->
@@ -74,12 +77,16 @@ torch.set_num_threads(1)  # timings below compare like with like on one core
 # %%
 tokens = ["the", "cat", "sat", "down"]
 d_model, d_k = 8, 4
-x = torch.randn(1, len(tokens), d_model)  # (B, T, D): stand-in embeddings of the four tokens
+# (B, T, D): stand-in embeddings of the four tokens
+x = torch.randn(1, len(tokens), d_model)
 
 W_q = nn.Linear(d_model, d_k)
 q = W_q(x)  # (B, T, D) @ (D, d_k) -> (B, T, d_k)
 print("x:", tuple(x.shape), "-> q:", tuple(q.shape))
-print("same as x @ W_q.weight.T + W_q.bias:", torch.allclose(q, x @ W_q.weight.T + W_q.bias))
+print(
+    "same as x @ W_q.weight.T + W_q.bias:",
+    torch.allclose(q, x @ W_q.weight.T + W_q.bias),
+)
 
 # %% [markdown]
 # <!-- hands-on: 3.4.2 -->
@@ -100,7 +107,8 @@ class QKVProjection(nn.Module):
 
     def forward(self, x):
         # BEGIN SOLUTION
-        return self.W_q(x), self.W_k(x), self.W_v(x)  # (B, T, d_k), (B, T, d_k), (B, T, d_v)
+        # (B, T, d_k), (B, T, d_k), (B, T, d_v)
+        return self.W_q(x), self.W_k(x), self.W_v(x)
         # END SOLUTION
 
 
@@ -124,7 +132,8 @@ for width in (4, 64, 512):
     a, b = torch.randn(10_000, width), torch.randn(10_000, width)
     dots = (a * b).sum(-1)
     print(
-        f"d_k={width:4d}: std of q·k = {dots.std():6.2f}, after / sqrt(d_k): {(dots / math.sqrt(width)).std():.2f}"
+        f"d_k={width:4d}: std of q·k = {dots.std():6.2f}, after / "
+        f"sqrt(d_k): {(dots / math.sqrt(width)).std():.2f}"
     )
 
 # %% [markdown]
@@ -139,9 +148,8 @@ for width in (4, 64, 512):
 def attention_scores(q, k):
     # BEGIN SOLUTION
     d_k = q.shape[-1]
-    return (
-        q @ k.transpose(-2, -1) / math.sqrt(d_k)
-    )  # (..., T_q, d_k) @ (..., d_k, T_k) -> (..., T_q, T_k)
+    # (..., T_q, d_k) @ (..., d_k, T_k) -> (..., T_q, T_k)
+    return q @ k.transpose(-2, -1) / math.sqrt(d_k)
     # END SOLUTION
 
 
@@ -171,7 +179,8 @@ lab34.q2.check(lambda q, k: q @ k.transpose(-2, -1))
 # %%
 def attention_weights(scores):
     # BEGIN SOLUTION
-    scores = scores - scores.amax(dim=-1, keepdim=True)  # largest exponent is 0: no overflow
+    # largest exponent is 0: no overflow
+    scores = scores - scores.amax(dim=-1, keepdim=True)
     exp = scores.exp()
     return exp / exp.sum(dim=-1, keepdim=True)  # each row sums to 1
     # END SOLUTION
@@ -194,7 +203,8 @@ lab34.q3.check()
 # %%
 def weighted_sum(weights, v):
     # BEGIN SOLUTION
-    return weights @ v  # (..., T_q, T_k) @ (..., T_k, d_v) -> (..., T_q, d_v)
+    # (..., T_q, T_k) @ (..., T_k, d_v) -> (..., T_q, d_v)
+    return weights @ v
     # END SOLUTION
 
 
@@ -218,7 +228,9 @@ def scaled_dot_product_attention(q, k, v, mask=None):
     # BEGIN SOLUTION
     scores = attention_scores(q, k)  # (..., T_q, T_k)
     weights = attention_weights(scores)  # softmax over the keys
-    return weighted_sum(weights, v), weights  # (..., T_q, d_v), (..., T_q, T_k)
+    return weighted_sum(
+        weights, v
+    ), weights  # (..., T_q, d_v), (..., T_q, T_k)
     # END SOLUTION
 
 
@@ -233,12 +245,23 @@ projection = QKVProjection(d_model, d_k, d_k)
 q, k, v = projection(x)
 with torch.no_grad():
     ours, weights = scaled_dot_product_attention(q, k, v)
-    library_output, library_weights = al.scaled_dot_product_attention(q, k, v)
+    library_output, library_weights = al.scaled_dot_product_attention(
+        q, k, v
+    )
     torch.testing.assert_close(ours, library_output)
     torch.testing.assert_close(weights, library_weights)
-    torch.testing.assert_close(ours, F.scaled_dot_product_attention(q, k, v))
-print("matches attention_lab and torch.nn.functional.scaled_dot_product_attention")
-plot_attention(weights[0], tokens, title="untrained projections: weights of each query (rows)")
+    torch.testing.assert_close(
+        ours, F.scaled_dot_product_attention(q, k, v)
+    )
+print(
+    "matches attention_lab and "
+    "torch.nn.functional.scaled_dot_product_attention"
+)
+plot_attention(
+    weights[0],
+    tokens,
+    title="untrained projections: weights of each query (rows)",
+)
 plt.show()
 
 # %% [markdown] slide="Matrix products and masks"
@@ -262,13 +285,16 @@ def attention_with_loops(q, k, v):
     weights = torch.zeros(T_q, T_k)
     output = torch.zeros(T_q, v.shape[1])
     for i in range(T_q):
-        scores = [float(q[i] @ k[j]) / math.sqrt(d_k) for j in range(T_k)]  # one query at a time
+        scores = [
+            float(q[i] @ k[j]) / math.sqrt(d_k) for j in range(T_k)
+        ]  # one query at a time
         top = max(scores)
         exps = [math.exp(s - top) for s in scores]
         total = sum(exps)
         for j in range(T_k):
             weights[i, j] = exps[j] / total
-            output[i] += weights[i, j] * v[j]  # weighted sum, one value vector at a time
+            # weighted sum, one value vector at a time
+            output[i] += weights[i, j] * v[j]
     return output, weights
     # END SOLUTION
 
@@ -294,21 +320,39 @@ def median_seconds(fn, *args, repeats=5):
 lengths, loop_times, matrix_times = [8, 16, 32, 48], [], []
 with torch.no_grad():
     for T in lengths:
-        q1, k1, v1 = torch.randn(T, 32), torch.randn(T, 32), torch.randn(T, 32)
+        q1, k1, v1 = (
+            torch.randn(T, 32),
+            torch.randn(T, 32),
+            torch.randn(T, 32),
+        )
         loops, matrix = [], []
         for _ in range(3):  # interleaved
-            loops.append(median_seconds(attention_with_loops, q1, k1, v1, repeats=1))
-            matrix.append(median_seconds(scaled_dot_product_attention, q1, k1, v1, repeats=5))
+            loops.append(
+                median_seconds(attention_with_loops, q1, k1, v1, repeats=1)
+            )
+            matrix.append(
+                median_seconds(
+                    scaled_dot_product_attention, q1, k1, v1, repeats=5
+                )
+            )
         loop_times.append(sorted(loops)[1])
         matrix_times.append(sorted(matrix)[1])
         print(
-            f"T={T:3d}: loops {loop_times[-1] * 1e3:8.2f} ms, matrix {matrix_times[-1] * 1e3:6.3f} ms, "
+            f"T={T:3d}: loops {loop_times[-1] * 1e3:8.2f} ms, matrix "
+            f"{matrix_times[-1] * 1e3:6.3f} ms, "
             f"speed-up x{loop_times[-1] / matrix_times[-1]:,.0f}"
         )
 
 fig, ax = plt.subplots(figsize=(5, 3.2))
-ax.loglog(lengths, [t * 1e3 for t in loop_times], "o-", label="Python loops")
-ax.loglog(lengths, [t * 1e3 for t in matrix_times], "s-", label="matrix multiplication")
+ax.loglog(
+    lengths, [t * 1e3 for t in loop_times], "o-", label="Python loops"
+)
+ax.loglog(
+    lengths,
+    [t * 1e3 for t in matrix_times],
+    "s-",
+    label="matrix multiplication",
+)
 ax.set_xticks(lengths, [str(T) for T in lengths])
 ax.minorticks_off()
 ax.set_xlabel("sequence length T")
@@ -330,13 +374,27 @@ with torch.no_grad():
     for _ in range(5):
         per_sequence.append(
             median_seconds(
-                lambda b: [scaled_dot_product_attention(s, s, s) for s in b], batch, repeats=1
+                lambda b: [
+                    scaled_dot_product_attention(s, s, s) for s in b
+                ],
+                batch,
+                repeats=1,
             )
         )
-        batched.append(median_seconds(scaled_dot_product_attention, batch, batch, batch, repeats=1))
+        batched.append(
+            median_seconds(
+                scaled_dot_product_attention,
+                batch,
+                batch,
+                batch,
+                repeats=1,
+            )
+        )
     loop_s, batch_s = sorted(per_sequence)[2], sorted(batched)[2]
 print(
-    f"64 sequences: loop over the batch {loop_s * 1e3:.2f} ms, one batched call {batch_s * 1e3:.2f} ms (x{loop_s / batch_s:.1f})"
+    f"64 sequences: loop over the batch {loop_s * 1e3:.2f} ms, one "
+    "batched "
+    f"call {batch_s * 1e3:.2f} ms (x{loop_s / batch_s:.1f})"
 )
 
 # %% [markdown] slide="Matrix products and masks"
@@ -400,10 +458,12 @@ def scaled_dot_product_attention(q, k, v, mask=None):
     # BEGIN SOLUTION
     scores = attention_scores(q, k)  # (..., T_q, T_k)
     if mask is not None:
-        scores = scores.masked_fill(~mask, torch.finfo(scores.dtype).min)  # blocked: exp() = 0
+        # blocked: exp() = 0
+        scores = scores.masked_fill(~mask, torch.finfo(scores.dtype).min)
     weights = attention_weights(scores)
     if mask is not None:
-        weights = weights.masked_fill(~mask, 0.0)  # a fully blocked row: zeros, not uniform
+        # a fully blocked row: zeros, not uniform
+        weights = weights.masked_fill(~mask, 0.0)
     return weighted_sum(weights, v), weights
     # END SOLUTION
 
@@ -417,7 +477,16 @@ lab34.q9.check()
 # future.
 
 # %%
-vocab = {"<pad>": 0, "the": 1, "cat": 2, "sat": 3, "down": 4, "a": 5, "dog": 6, "ran": 7}
+vocab = {
+    "<pad>": 0,
+    "the": 1,
+    "cat": 2,
+    "sat": 3,
+    "down": 4,
+    "a": 5,
+    "dog": 6,
+    "ran": 7,
+}
 sentences = [["the", "cat", "sat", "down"], ["a", "dog", "ran", "<pad>"]]
 ids = torch.tensor([[vocab[w] for w in s] for s in sentences])  # (B, T)
 embed = nn.Embedding(len(vocab), d_model)
@@ -426,14 +495,24 @@ with torch.no_grad():
     pad = padding_mask(ids, vocab["<pad>"])[
         :, 0
     ]  # (B, 1, 1, T) -> (B, 1, T) for a batch without heads
-    both = pad & causal_mask(ids.shape[1])  # (B, 1, T) & (T, T) -> (B, T, T)
+    # (B, 1, T) & (T, T) -> (B, T, T)
+    both = pad & causal_mask(ids.shape[1])
     _, padded_weights = scaled_dot_product_attention(q, k, v, pad)
     _, causal_weights = scaled_dot_product_attention(q, k, v, both)
-    torch.testing.assert_close(causal_weights, al.scaled_dot_product_attention(q, k, v, both)[1])
+    torch.testing.assert_close(
+        causal_weights, al.scaled_dot_product_attention(q, k, v, both)[1]
+    )
 
 fig, axes = plt.subplots(1, 2, figsize=(9, 3.6))
-plot_attention(padded_weights[1], sentences[1], ax=axes[0], title="padding mask")
-plot_attention(causal_weights[1], sentences[1], ax=axes[1], title="padding & causal mask")
+plot_attention(
+    padded_weights[1], sentences[1], ax=axes[0], title="padding mask"
+)
+plot_attention(
+    causal_weights[1],
+    sentences[1],
+    ax=axes[1],
+    title="padding & causal mask",
+)
 plt.tight_layout()
 plt.show()
 
@@ -444,13 +523,26 @@ plt.show()
 # Why not `-inf`? A query with no allowed key gets `softmax(-inf, ..., -inf) = 0/0`:
 
 # %%
-one_query, three_keys = torch.randn(1, 4), torch.randn(3, 4)  # (T_q=1, d_k), (T_k=3, d_k)
+# (T_q=1, d_k), (T_k=3, d_k)
+one_query, three_keys = (
+    torch.randn(1, 4),
+    torch.randn(3, 4),
+)
 nothing_allowed = torch.tensor([[False, False, False]])  # (T_q, T_k)
 scores = attention_scores(one_query, three_keys)
-print("fill with -inf:", torch.softmax(scores.masked_fill(~nothing_allowed, float("-inf")), dim=-1))
-print(
-    "ours:          ",
-    scaled_dot_product_attention(one_query, three_keys, three_keys, nothing_allowed)[1],
+with_inf = torch.softmax(
+    scores.masked_fill(~nothing_allowed, float("-inf")), dim=-1
+)
+ours_weights = scaled_dot_product_attention(
+    one_query, three_keys, three_keys, nothing_allowed
+)[1]
+display(
+    matrix_table(
+        torch.cat([with_inf, ours_weights]),
+        ["fill with -inf", "ours"],
+        ["key 1", "key 2", "key 3"],
+        caption="the weights of a query that may see no key",
+    )
 )
 
 # %% [markdown] slide="Modify and compare"
@@ -492,11 +584,15 @@ class MultiHeadAttention(nn.Module):
         B, T_q, D = query.shape
 
         def split(x):  # (B, T, D) -> (B, T, H, d_k) -> (B, H, T, d_k)
-            return x.view(B, x.shape[1], self.num_heads, self.d_k).transpose(1, 2)
+            H, d_k = self.num_heads, self.d_k
+            return x.view(B, x.shape[1], H, d_k).transpose(1, 2)
 
-        q, k, v = split(self.W_q(query)), split(self.W_k(key)), split(self.W_v(value))
-        heads, _ = scaled_dot_product_attention(q, k, v, mask)  # (B, H, T_q, d_k)
-        concat = heads.transpose(1, 2).reshape(B, T_q, D)  # (B, H, T_q, d_k) -> (B, T_q, D)
+        q = split(self.W_q(query))
+        k, v = split(self.W_k(key)), split(self.W_v(value))
+        # (B, H, T_q, d_k)
+        heads, _ = scaled_dot_product_attention(q, k, v, mask)
+        # (B, H, T_q, d_k) -> (B, T_q, H, d_k) -> (B, T_q, D)
+        concat = heads.transpose(1, 2).reshape(B, T_q, D)
         return self.W_o(concat)  # (B, T_q, D) @ (D, D) -> (B, T_q, D)
         # END SOLUTION
 
@@ -516,8 +612,13 @@ mine.load_state_dict(library_mha.state_dict())
 x2 = torch.randn(2, 5, d_model)
 with torch.no_grad():
     torch.testing.assert_close(mine(x2, x2, x2), library_mha(x2, x2, x2))
-    torch.testing.assert_close(mine(x2, x2, x2), torch_mha(x2, x2, x2, need_weights=False)[0])
-print("MultiHeadAttention matches attention_lab and torch.nn.MultiheadAttention")
+    torch.testing.assert_close(
+        mine(x2, x2, x2), torch_mha(x2, x2, x2, need_weights=False)[0]
+    )
+print(
+    "MultiHeadAttention matches attention_lab and "
+    "torch.nn.MultiheadAttention"
+)
 
 # %% [markdown]
 # <!-- hands-on: 3.4.1 3.4.4 -->
@@ -536,12 +637,19 @@ print("MultiHeadAttention matches attention_lab and torch.nn.MultiheadAttention"
 d_k_try, scale = 256, None  # None: 1 / sqrt(d_k)
 qt, kt = torch.randn(1, 6, d_k_try), torch.randn(1, 6, d_k_try)
 factor = 1 / math.sqrt(d_k_try) if scale is None else scale
-peak = torch.softmax(qt @ kt.transpose(-2, -1) * factor, dim=-1).amax(-1).mean()
+peak = (
+    torch.softmax(qt @ kt.transpose(-2, -1) * factor, dim=-1)
+    .amax(-1)
+    .mean()
+)
 print(
-    f"d_k={d_k_try}, scale={factor:.4f}: mean largest weight per row = {peak:.2f} (1.00 = one-hot)"
+    f"d_k={d_k_try}, scale={factor:.4f}: mean largest weight per row = "
+    f"{peak:.2f} (1.00 = one-hot)"
 )
 for num_heads in (1, 2, 4, 8):
-    n_params = sum(p.numel() for p in MultiHeadAttention(32, num_heads).parameters())
+    n_params = sum(
+        p.numel() for p in MultiHeadAttention(32, num_heads).parameters()
+    )
     print(f"num_heads={num_heads}: {n_params} parameters")
 
 # %% [markdown]

@@ -38,9 +38,11 @@
 # Hugging Face libraries are told never to ask the internet (`HF_HUB_OFFLINE=1`).
 
 # %%
+import copy
 import os
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never ask the internet for anything
+# never ask the internet for anything
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 import tempfile
@@ -55,13 +57,18 @@ import attention_lab as al
 from attention_lab.experiments import char_gpt
 from attention_lab.explorer import head_summaries
 from attention_lab.nn.interop import hf_name_mapping
+from attention_lab.numerics import float32_allowance, rounding_bound
 from attention_lab.viz import interactive_attention, plot_attention, show
+from attention_lab.viz.tables import matrix_table
 
 
 def table(header, rows):
-    """A Markdown table (matrices are shown as labelled tables, not numpy printing)."""
+    """A Markdown table of ``rows`` under ``header`` (text cells; matrices
+    of numbers are shown with ``matrix_table``)."""
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
+    lines += [
+        "| " + " | ".join(str(cell) for cell in row) + " |" for row in rows
+    ]
     display(Markdown("\n".join(lines)))
 
 
@@ -99,8 +106,15 @@ torch.set_num_threads(1)
 # %%
 model, tokenizer = al.load_minilm()
 print(model.config)
-print("layers:", {type(layer).__name__ for layer in model.layers}, "x", len(model.layers))
-print(f"parameters: {sum(p.numel() for p in model.parameters()) / 1e6:.1f} M")
+print(
+    "layers:",
+    {type(layer).__name__ for layer in model.layers},
+    "x",
+    len(model.layers),
+)
+print(
+    f"parameters: {sum(p.numel() for p in model.parameters()) / 1e6:.1f} M"
+)
 
 # %% [markdown]
 # Loading pretrained weights is nothing but renaming. Hugging Face calls the query projection of
@@ -110,7 +124,9 @@ print(f"parameters: {sum(p.numel() for p in model.parameters()) / 1e6:.1f} M")
 
 # %%
 for hf_name, our_name in hf_name_mapping(1).items():
-    if hf_name.startswith("encoder.layer.0.") and hf_name.endswith("weight"):
+    if hf_name.startswith("encoder.layer.0.") and hf_name.endswith(
+        "weight"
+    ):
         print(f"{hf_name:<48} -> {our_name}")
 
 # %% [markdown]
@@ -125,7 +141,9 @@ for hf_name, our_name in hf_name_mapping(1).items():
 # %%
 from transformers import AutoTokenizer
 
-hf_tokenizer = AutoTokenizer.from_pretrained(str(al.minilm_path()), local_files_only=True)
+hf_tokenizer = AutoTokenizer.from_pretrained(
+    str(al.minilm_path()), local_files_only=True
+)
 sentences = [
     "The animal didn't cross the street because it was too tired.",
     "Transformers are unreasonably effective.",
@@ -152,7 +170,11 @@ table(
             hf_tokenizer.sep_token_id,
             "ends a sentence (and separates A from B)",
         ),
-        (hf_tokenizer.pad_token, hf_tokenizer.pad_token_id, "fills short sentences of a batch"),
+        (
+            hf_tokenizer.pad_token,
+            hf_tokenizer.pad_token_id,
+            "fills short sentences of a batch",
+        ),
         (
             hf_tokenizer.mask_token,
             hf_tokenizer.mask_token_id,
@@ -184,8 +206,14 @@ table(
 )
 short = hf_tokenizer(sentences[0], truncation=True, max_length=8)
 ours_short = tokenizer(sentences[0], max_len=8)
-assert short["input_ids"] == ours_short.input_ids[0].tolist() and ours_short.truncated[0]
-print("truncated to 8:", hf_tokenizer.convert_ids_to_tokens(short["input_ids"]))
+assert (
+    short["input_ids"] == ours_short.input_ids[0].tolist()
+    and ours_short.truncated[0]
+)
+print(
+    "truncated to 8:",
+    hf_tokenizer.convert_ids_to_tokens(short["input_ids"]),
+)
 
 # %% [markdown] slide="From scratch to pretrained"
 # <!-- serves: 3.4.4 -->
@@ -201,36 +229,101 @@ print("truncated to 8:", hf_tokenizer.convert_ids_to_tokens(short["input_ids"]))
 from transformers import AutoModel
 
 hf_model = AutoModel.from_pretrained(
-    str(al.minilm_path()), attn_implementation="eager", local_files_only=True
+    str(al.minilm_path()),
+    attn_implementation="eager",
+    local_files_only=True,
 ).eval()
 with torch.no_grad():
-    ours = model(batch.input_ids, batch.attention_mask, batch.token_type_ids)
+    ours = model(
+        batch.input_ids, batch.attention_mask, batch.token_type_ids
+    )
     theirs = hf_model(
-        **{k: getattr(batch, k) for k in ("input_ids", "attention_mask", "token_type_ids")},
+        **{
+            k: getattr(batch, k)
+            for k in ("input_ids", "attention_mask", "token_type_ids")
+        },
         output_attentions=True,
     )
 
 real = batch.attention_mask.bool()  # (B, T): True for real tokens
-hidden_gap = (ours.last_hidden_state - theirs.last_hidden_state)[real].abs().max().item()
-attention_gaps = [  # (B, H, T_q, T_k) -> (B, T_q, H, T_k), then the rows of real queries
+hidden_gap = (
+    (ours.last_hidden_state - theirs.last_hidden_state)[real]
+    .abs()
+    .max()
+    .item()
+)
+# (B, H, T_q, T_k) -> (B, T_q, H, T_k), then the rows of real queries
+attention_gaps = [
     (a - b).transpose(1, 2)[real].abs().max().item()
     for a, b in zip(ours.attentions, theirs.attentions)
 ]
 print(f"largest difference in the last hidden states: {hidden_gap:.1e}")
-print("largest difference in attention weights, per layer:", [f"{g:.0e}" for g in attention_gaps])
-# each program is about 2e-6 from the exact (float64) numbers under every CPU kernel we tried
-assert hidden_gap < 1e-4 and max(attention_gaps) < 1e-5
+print(
+    "largest difference in attention weights, per layer:",
+    [f"{g:.0e}" for g in attention_gaps],
+)
 
 # %% [markdown]
-# How small must a difference be to count as "the same"? Both programs do the same float32
-# arithmetic (rounding error $\varepsilon \approx 1.2 \times 10^{-7}$ per operation) but add in a
-# different order. A sum of $n$ terms then differs by about $\sqrt{n}\,\varepsilon$ relative to
-# its size, so with the longest sums of length $d_{ff} = 1536$, hidden values of size up to
-# about 10 and 6 layers each passing the difference on, we expect differences around
-# $6 \times 10 \times \sqrt{1536} \times 1.2 \times 10^{-7} \approx 3 \times 10^{-4}$ at worst;
-# the `assert` allows $10^{-4}$, and the measured gap is below that. Attention weights lie in
-# $[0, 1]$, hence the tighter $10^{-5}$. The encoder we wrote *is* the encoder of a model used in
-# production.
+# How small must a difference be to count as "the same"? Both programs do float32 arithmetic but
+# add in different orders, so they cannot agree exactly. Two checks settle it without a threshold
+# picked by eye. First, run both in **float64**: a sum of $n$ terms, added in any order, is within
+# $\gamma_n \sum |\text{terms}|$ of the exact value, $\gamma_n = n u / (1 - n u)$ with
+# $u = 2^{-53}$ (Higham, *Accuracy and Stability of Numerical Algorithms*, eq. 3.4). The longest
+# chain through MiniLM's six layers accumulates about $6 \times 3552$ terms (projections of 384,
+# the feed-forward's 1536, LayerNorms, the attention sums) whose sizes add up to at most about
+# $1.5 \times 10^4$, so two correct float64 programs agree within about $4 \times 10^{-8}$: far
+# below any real bug (a weight off by $10^{-6}$, a missing $1/\sqrt{d_k}$). Second, our float32
+# run must be no further from the float64 numbers than a few times the distance of transformers'
+# own float32 run (same operations, same kernels, so errors of the same size).
+
+# %%
+model64, hf_model64 = (
+    copy.deepcopy(model).double(),
+    copy.deepcopy(hf_model).double(),
+)
+with torch.no_grad():
+    ours64 = model64(
+        batch.input_ids, batch.attention_mask, batch.token_type_ids
+    )
+    theirs64 = hf_model64(
+        **{
+            k: getattr(batch, k)
+            for k in ("input_ids", "attention_mask", "token_type_ids")
+        },
+        output_attentions=True,
+    )
+bound64 = rounding_bound(6 * 3552, torch.float64, 1.5e4)
+exact = ours64.last_hidden_state[real]  # (real tokens, 384) float64
+gap64 = (
+    max(  # hidden states and every layer's attention rows of real queries
+        (exact - theirs64.last_hidden_state[real]).abs().max().item(),
+        *[
+            (a - b).transpose(1, 2)[real].abs().max().item()
+            for a, b in zip(ours64.attentions, theirs64.attentions)
+        ],
+    )
+)
+ours_error = (
+    (ours.last_hidden_state[real].double() - exact).abs().max().item()
+)
+theirs_error = (
+    (theirs.last_hidden_state[real].double() - exact).abs().max().item()
+)
+allowance = float32_allowance(theirs.last_hidden_state[real], exact)
+print(
+    f"float64: largest difference {gap64:.1e}, rounding bound "
+    f"{bound64:.1e}"
+)
+print(
+    f"float32 from float64: ours {ours_error:.1e}, transformers' "
+    f"{theirs_error:.1e}"
+)
+assert gap64 <= bound64 and ours_error <= allowance
+
+# %% [markdown]
+# The float64 runs agree about ten million times more closely than the bound requires, and in
+# float32 each program is about as far from the exact numbers as the other. The encoder we wrote
+# *is* the encoder of a model used in production.
 #
 # Two more entry points of the toolkit give the same numbers. `pipeline("feature-extraction")`
 # wraps tokenizer and model in one call and returns one vector per token; `sentence-transformers`
@@ -241,21 +334,49 @@ from sentence_transformers import SentenceTransformer
 from transformers import pipeline
 
 extractor = pipeline(
-    "feature-extraction", model=str(al.minilm_path()), tokenizer=hf_tokenizer, framework="pt"
+    "feature-extraction",
+    model=str(al.minilm_path()),
+    tokenizer=hf_tokenizer,
+    framework="pt",
 )
-features = torch.tensor(extractor(sentences[1]))  # (1, T, 384): one vector per token
+# (1, T, 384): one vector per token
+features = torch.tensor(extractor(sentences[1]))
 with torch.no_grad():
     single = tokenizer(sentences[1])
-    ours_single = model(single.input_ids, single.attention_mask).last_hidden_state
+    ours_single = model(
+        single.input_ids, single.attention_mask
+    ).last_hidden_state
 pipeline_gap = (features - ours_single).abs().max().item()
 
-st_model = SentenceTransformer(str(al.minilm_path()), device="cpu", local_files_only=True)
-theirs_sentences = st_model.encode(sentences, convert_to_tensor=True).cpu()  # (2, 384)
+st_model = SentenceTransformer(
+    str(al.minilm_path()), device="cpu", local_files_only=True
+)
+theirs_sentences = st_model.encode(
+    sentences, convert_to_tensor=True
+).cpu()  # (2, 384)
 ours_sentences = al.sentence_embeddings(model, tokenizer, sentences)
 st_gap = (theirs_sentences - ours_sentences).abs().max().item()
-print(f"pipeline('feature-extraction') vs our encoder: largest difference {pipeline_gap:.1e}")
-print(f"sentence-transformers vs al.sentence_embeddings: largest difference {st_gap:.1e}")
-assert pipeline_gap < 1e-4 and st_gap < 1e-5  # unit vectors: entries below 1, same bound scaled
+print(
+    "pipeline('feature-extraction') vs our encoder: largest difference "
+    f"{pipeline_gap:.1e}"
+)
+print(
+    "sentence-transformers vs al.sentence_embeddings: largest difference "
+    f"{st_gap:.1e}"
+)
+# the same test as above: ours as close to our float64 run as the
+# toolkit's float32 run is
+with torch.no_grad():
+    single64 = model64(
+        single.input_ids, single.attention_mask
+    ).last_hidden_state
+sentences64 = al.sentence_embeddings(model64, tokenizer, sentences)
+assert (ours_single - single64).abs().max() <= float32_allowance(
+    features, single64
+)
+assert (ours_sentences - sentences64).abs().max() <= float32_allowance(
+    theirs_sentences, sentences64
+)
 
 # %% [markdown]
 # <!-- hands-on: 3.4.4 -->
@@ -271,16 +392,24 @@ assert pipeline_gap < 1e-4 and st_gap < 1e-5  # unit vectors: entries below 1, s
 # %%
 def my_mean_pooling(hidden, attention_mask):
     # BEGIN SOLUTION
-    weights = attention_mask.to(hidden.dtype).unsqueeze(-1)  # (B, T) -> (B, T, 1)
+    # (B, T) -> (B, T, 1)
+    weights = attention_mask.to(hidden.dtype).unsqueeze(-1)
     return (hidden * weights).sum(dim=1) / weights.sum(dim=1)  # (B, D)
     # END SOLUTION
 
 
 pooled = my_mean_pooling(ours.last_hidden_state, batch.attention_mask)
-torch.testing.assert_close(pooled, al.mean_pooling(ours.last_hidden_state, batch.attention_mask))
-print("mean pooling matches the library; lengths before scaling:", pooled.norm(dim=1).tolist())
+torch.testing.assert_close(
+    pooled, al.mean_pooling(ours.last_hidden_state, batch.attention_mask)
+)
+print(
+    "mean pooling matches the library; lengths before scaling:",
+    pooled.norm(dim=1).tolist(),
+)
 unit = F.normalize(pooled, dim=1)  # step 2: divide each row by its length
-torch.testing.assert_close(unit, al.sentence_embeddings(model, tokenizer, sentences))
+torch.testing.assert_close(
+    unit, al.sentence_embeddings(model, tokenizer, sentences)
+)
 print("mean pooling, then scaling to length 1, is al.sentence_embeddings")
 
 # %% [markdown]
@@ -293,10 +422,17 @@ pairs = [
     "The stock market fell sharply today.",
     "Shares dropped at the close of trading.",
 ]
-E = al.sentence_embeddings(model, tokenizer, pairs)  # (4, 384), each of length 1
+# (4, 384), each of length 1
+E = al.sentence_embeddings(model, tokenizer, pairs)
 similarity = E @ E.T  # (4, 384) @ (384, 4) -> (4, 4)
-for sentence, row in zip(pairs, similarity):
-    print(f"{sentence:<40}", " ".join(f"{v:5.2f}" for v in row.tolist()))
+display(
+    matrix_table(
+        similarity,
+        [f"{j + 1}: {s}" for j, s in enumerate(pairs)],
+        ["1", "2", "3", "4"],
+        caption="cosine similarity of the sentences' vectors",
+    )
+)
 
 # %% [markdown] slide="A pretrained encoder's embeddings and heads"
 # <!-- serves: 3.2.6 3.2.5 -->
@@ -309,12 +445,18 @@ for sentence, row in zip(pairs, similarity):
 
 # %%
 tired = al.sentence_attention(model, tokenizer, sentences[0])
-wide = al.sentence_attention(model, tokenizer, sentences[0].replace("tired", "wide"))
-it, animal, street = (tired.tokens.index(t) for t in ("it", "animal", "street"))
+wide = al.sentence_attention(
+    model, tokenizer, sentences[0].replace("tired", "wide")
+)
+it, animal, street = (
+    tired.tokens.index(t) for t in ("it", "animal", "street")
+)
 
 
 def animal_minus_street(result):
-    w = result.weights[:, :, it]  # (L, H, T): what "it" looks at, in every head
+    w = result.weights[
+        :, :, it
+    ]  # (L, H, T): what "it" looks at, in every head
     return w[..., animal] - w[..., street]  # (L, H)
 
 
@@ -325,23 +467,35 @@ print(
     f"layer {coref_layer}, head {coref_head}"
 )
 for name, result in (("tired", tired), ("wide", wide)):
-    row = result.weights[coref_layer, coref_head, it]  # what "it" looks at in that head
+    row = result.weights[
+        coref_layer, coref_head, it
+    ]  # what "it" looks at in that head
     print(
-        f"  ...too {name}: 'it' -> 'animal' {row[animal]:.2f}, -> 'street' {row[street]:.2f}, "
+        f"  ...too {name}: 'it' -> 'animal' {row[animal]:.2f}, -> "
+        "'street' "
+        f"{row[street]:.2f}, "
         f"most weight on {result.tokens[int(row.argmax())]!r}"
     )
 row = wide.weights[coref_layer, coref_head, it]
 print(
     "  with 'wide' it",
-    "switches to 'street'" if row[street] > row[animal] else "does not switch to 'street'",
+    "switches to 'street'"
+    if row[street] > row[animal]
+    else "does not switch to 'street'",
 )
 
 fig, axes = plt.subplots(1, 2, figsize=(14, 6))
 plot_attention(
-    tired.weights[coref_layer, coref_head], tired.tokens, ax=axes[0], title="... it was too tired"
+    tired.weights[coref_layer, coref_head],
+    tired.tokens,
+    ax=axes[0],
+    title="... it was too tired",
 )
 plot_attention(
-    wide.weights[coref_layer, coref_head], wide.tokens, ax=axes[1], title="... it was too wide"
+    wide.weights[coref_layer, coref_head],
+    wide.tokens,
+    ax=axes[1],
+    title="... it was too wide",
 )
 fig.suptitle(f"all-MiniLM-L6-v2, layer {coref_layer}, head {coref_head}")
 fig.tight_layout()
@@ -361,7 +515,9 @@ plt.show()
 # %%
 show(
     interactive_attention(
-        tired.weights, tired.tokens, title="all-MiniLM-L6-v2: every layer and head"
+        tired.weights,
+        tired.tokens,
+        title="all-MiniLM-L6-v2: every layer and head",
     )
 )
 
@@ -376,7 +532,11 @@ show(
 
 # %%
 summaries = head_summaries(
-    tired.weights, tired.tokens, start_token="[CLS]", end_token="[SEP]", self_attention=True
+    tired.weights,
+    tired.tokens,
+    start_token="[CLS]",
+    end_token="[SEP]",
+    self_attention=True,
 )
 names = ["entropy", "previous", "itself", "start", "end"]
 titles = [
@@ -388,18 +548,29 @@ titles = [
 ]
 fig, axes = plt.subplots(1, 5, figsize=(22, 3.2))
 for ax, name, title in zip(axes, names, titles):
-    grid = torch.tensor([[getattr(s, name) for s in row] for row in summaries])  # (L, H)
+    # (L, H)
+    grid = torch.tensor(
+        [[getattr(s, name) for s in row] for row in summaries]
+    )
     image = ax.imshow(grid, cmap="viridis")
-    ax.set(title=title, xlabel="head", ylabel="layer", xticks=range(12), yticks=range(6))
+    ax.set(
+        title=title,
+        xlabel="head",
+        ylabel="layer",
+        xticks=range(12),
+        yticks=range(6),
+    )
     fig.colorbar(image, ax=ax, fraction=0.03)
 fig.tight_layout()
 plt.show()
 best = max(
-    ((l, h) for l in range(6) for h in range(12)), key=lambda lh: summaries[lh[0]][lh[1]].previous
+    ((l, h) for l in range(6) for h in range(12)),
+    key=lambda lh: summaries[lh[0]][lh[1]].previous,
 )
 print(
     f"most previous-token head: layer {best[0]}, head {best[1]} "
-    f"({summaries[best[0]][best[1]].previous:.0%} of its weight on the token before)"
+    f"({summaries[best[0]][best[1]].previous:.0%} of its weight on the "
+    "token before)"
 )
 
 # %% [markdown]
@@ -418,13 +589,16 @@ print(
 # %%
 def next_token_share(weights):
     # BEGIN SOLUTION
-    return weights.diagonal(offset=1, dim1=-2, dim2=-1).mean(-1)  # (L, H, T - 1) -> (L, H)
+    # (L, H, T - 1) -> (L, H)
+    return weights.diagonal(offset=1, dim1=-2, dim2=-1).mean(-1)
     # END SOLUTION
 
 
 share = next_token_share(tired.weights)
 layer, head = divmod(int(share.argmax()), share.shape[1])
-print(f"most next-token head: layer {layer}, head {head} ({share.max():.0%})")
+print(
+    f"most next-token head: layer {layer}, head {head} ({share.max():.0%})"
+)
 assert share.shape == (6, 12)
 
 # %% [markdown] slide="A pretrained encoder's embeddings and heads"
@@ -446,15 +620,27 @@ assert share.shape == (6, 12)
 # %%
 gpt_shape = al.GPT(al.GPT_PRESETS["tiny"])
 paper_shape = al.Transformer(al.PRESETS["tiny"])
-print("GPT block:         ", type(gpt_shape.stack.layers[0]).__name__,
-      "| cross-attention:", hasattr(gpt_shape.stack.layers[0], "cross_attn"))  # fmt: skip
+print(
+    "GPT block:         ",
+    type(gpt_shape.stack.layers[0]).__name__,
+    "| cross-attention:",
+    hasattr(gpt_shape.stack.layers[0], "cross_attn"),
+)
 print("BERT block:        ", type(model.layers[0]).__name__)
-print("Transformer decoder:", type(paper_shape.decoder.layers[0]).__name__,
-      "| cross-attention:", hasattr(paper_shape.decoder.layers[0], "cross_attn"))  # fmt: skip
-with torch.device("meta"):  # shapes only, no memory: how big is GPT-2 small?
+print(
+    "Transformer decoder:",
+    type(paper_shape.decoder.layers[0]).__name__,
+    "| cross-attention:",
+    hasattr(paper_shape.decoder.layers[0], "cross_attn"),
+)
+with torch.device(
+    "meta"
+):  # shapes only, no memory: how big is GPT-2 small?
     gpt2_small = al.GPT(al.GPT_PRESETS["gpt2-small"])
 print(
-    f"GPT-2 small in our classes: {sum(p.numel() for p in gpt2_small.parameters()) / 1e6:.0f} M parameters"
+    "GPT-2 small in our classes: "
+    f"{sum(p.numel() for p in gpt2_small.parameters()) / 1e6:.0f} M "
+    "parameters"
 )
 
 # %% [markdown]
@@ -471,10 +657,16 @@ generator = torch.Generator().manual_seed(0)
 example = tokenizer(sentences[0])
 ids = example.input_ids[0]  # (T,)
 candidates = torch.tensor(
-    [i for i, t in enumerate(example.tokens[0]) if t not in ("[CLS]", "[SEP]")]
+    [
+        i
+        for i, t in enumerate(example.tokens[0])
+        if t not in ("[CLS]", "[SEP]")
+    ]
 )
 chosen = candidates[
-    torch.randperm(len(candidates), generator=generator)[: max(1, round(0.15 * len(candidates)))]
+    torch.randperm(len(candidates), generator=generator)[
+        : max(1, round(0.15 * len(candidates)))
+    ]
 ]
 inputs, labels = ids.clone(), torch.full_like(ids, -100)
 labels[chosen] = ids[chosen]
@@ -484,14 +676,24 @@ for position in chosen.tolist():
         inputs[position] = hf_tokenizer.mask_token_id  # 80%: [MASK]
     elif r < 0.9:
         inputs[position] = int(
-            torch.randint(999, hf_tokenizer.vocab_size, (1,), generator=generator)
+            torch.randint(
+                999, hf_tokenizer.vocab_size, (1,), generator=generator
+            )
         )
 table(
     ["position", "token", "model input", "label"],
-    [(i, example.tokens[0][i], hf_tokenizer.convert_ids_to_tokens(int(inputs[i])),
-      "–" if labels[i] < 0 else hf_tokenizer.convert_ids_to_tokens(int(labels[i])))
-     for i in range(len(ids))],
-)  # fmt: skip
+    [
+        (
+            i,
+            example.tokens[0][i],
+            hf_tokenizer.convert_ids_to_tokens(int(inputs[i])),
+            "–"
+            if labels[i] < 0
+            else hf_tokenizer.convert_ids_to_tokens(int(labels[i])),
+        )
+        for i in range(len(ids))
+    ],
+)
 
 # %% [markdown]
 # Could MiniLM fill in the `[MASK]`? No: predicting a word needs an output layer over the
@@ -502,10 +704,14 @@ table(
 # %%
 from safetensors import safe_open
 
-with safe_open(str(al.minilm_path() / "model.safetensors"), framework="pt") as weights_file:
+with safe_open(
+    str(al.minilm_path() / "model.safetensors"), framework="pt"
+) as weights_file:
     names = list(weights_file.keys())
-print(f"{len(names)} tensors; any MLM head (cls.predictions.*)?",
-      any(n.startswith(("cls.", "bert.cls")) for n in names))  # fmt: skip
+print(
+    f"{len(names)} tensors; any MLM head (cls.predictions.*)?",
+    any(n.startswith(("cls.", "bert.cls")) for n in names),
+)
 
 # %% [markdown]
 # **Next sentence prediction** (BERT) feeds two sentences as one input, marked by the token types
@@ -513,7 +719,9 @@ print(f"{len(names)} tensors; any MLM head (cls.predictions.*)?",
 # al., Fig. 1). The example pair of the BERT paper:
 
 # %%
-pair = hf_tokenizer("the man went to the store", "he bought a gallon of milk")
+pair = hf_tokenizer(
+    "the man went to the store", "he bought a gallon of milk"
+)
 table(
     ["token", *hf_tokenizer.convert_ids_to_tokens(pair["input_ids"])],
     [["token type", *pair["token_type_ids"]]],
@@ -535,7 +743,10 @@ table(
     [["predict", *[repr(c) for c in corpus.tokenizer.decode(window[1:])]]],
 )
 words = sentences[0].rstrip(".").split()
-spans = [(2, 4), (7, 9)]  # two spans of two words: about 15% of the tokens, as T5
+spans = [
+    (2, 4),
+    (7, 9),
+]  # two spans of two words: about 15% of the tokens, as T5
 corrupted, target, start = [], [], 0
 for n, (a, b) in enumerate(spans):
     corrupted += [*words[start:a], f"<extra_id_{n}>"]
@@ -559,35 +770,67 @@ print("decoder target:", " ".join(target))
 # %%
 torch.manual_seed(0)
 untrained = al.GPT(al.GPT_PRESETS["tiny"]).eval()
-a = torch.randint(0, 64, (1, 20), generator=torch.Generator().manual_seed(1))
+a = torch.randint(
+    0, 64, (1, 20), generator=torch.Generator().manual_seed(1)
+)
 b = a.clone()
 b[0, 15:] = (b[0, 15:] + 1) % 64  # a different future from position 15 on
 with torch.no_grad():
     logits_a, logits_b = untrained(a), untrained(b)
-print("positions 0-14 unchanged:", torch.equal(logits_a[0, :15], logits_b[0, :15]))
-print("positions 15-19 changed: ", not torch.allclose(logits_a[0, 15:], logits_b[0, 15:]))
+print(
+    "positions 0-14 unchanged:",
+    torch.equal(logits_a[0, :15], logits_b[0, :15]),
+)
+print(
+    "positions 15-19 changed: ",
+    not torch.allclose(logits_a[0, 15:], logits_b[0, 15:]),
+)
 
 # %% [markdown]
 # Second, a GPT block is torch's own `nn.TransformerEncoderLayer` run with a causal mask:
-# `GPT.from_torch` copies a `nn.TransformerEncoder`, and one block gives the same numbers
-# (float32, sums of 64 terms: differences around $10^{-6}$, we allow $3 \times 10^{-5}$).
+# `GPT.from_torch` copies a `nn.TransformerEncoder`, and one block gives the same numbers. As in
+# section 3 the comparison runs in float64, with the rounding bound as the tolerance: one block
+# (width 32, $d_k = 8$, $d_{ff} = 64$, 10 tokens) accumulates at most 250 terms along its longest
+# chain, of sizes adding up to below $10^4$, so two correct programs agree within
+# $\gamma_{250} \times 10^4 \approx 3 \times 10^{-10}$.
 
 # %%
 torch_layer = torch.nn.TransformerEncoderLayer(
-    32, 4, 64, dropout=0.0, activation="gelu", norm_first=True, batch_first=True
+    32,
+    4,
+    64,
+    dropout=0.0,
+    activation="gelu",
+    norm_first=True,
+    batch_first=True,
 )
 torch_stack = torch.nn.TransformerEncoder(
     torch_layer, 2, norm=torch.nn.LayerNorm(32), enable_nested_tensor=False
 ).eval()
-copied = al.GPT.from_torch(torch_stack, vocab_size=64, context_length=32).eval()
-x = torch.randn(2, 10, 32)
+copied = al.GPT.from_torch(
+    torch_stack, vocab_size=64, context_length=32
+).eval()
+# the same weights, in float64
+torch_stack, copied = (
+    torch_stack.double(),
+    copied.double(),
+)
+x = torch.randn(2, 10, 32, dtype=torch.float64)
+mask = torch.nn.Transformer.generate_square_subsequent_mask(
+    10, dtype=torch.float64
+)
 with torch.no_grad():
-    theirs_block = torch_stack.layers[0](
-        x, src_mask=torch.nn.Transformer.generate_square_subsequent_mask(10), is_causal=True
-    )
+    theirs_block = torch_stack.layers[0](x, src_mask=mask, is_causal=True)
     ours_block = copied.stack.layers[0](x, al.causal_mask(10))
-print(f"largest difference, one block: {(ours_block - theirs_block).abs().max():.1e}")
-torch.testing.assert_close(ours_block, theirs_block, atol=3e-5, rtol=0)
+block_bound = rounding_bound(250, torch.float64, 1e4)
+print(
+    "largest difference, one block: "
+    f"{(ours_block - theirs_block).abs().max():.1e} "
+    f"(bound {block_bound:.0e})"
+)
+torch.testing.assert_close(
+    ours_block, theirs_block, atol=block_bound, rtol=0
+)
 
 # %% [markdown]
 # Now train it on the fables that ship with attention-lab (about 11 kB of text, the last 10%
@@ -597,12 +840,20 @@ torch.testing.assert_close(ours_block, theirs_block, atol=3e-5, rtol=0)
 
 # %%
 workdir = Path(tempfile.mkdtemp())
-result = char_gpt.run(quick=True, seed=0, progress=False, checkpoint=workdir / "gpt.pt")
+result = char_gpt.run(
+    quick=True, seed=0, progress=False, checkpoint=workdir / "gpt.pt"
+)
 gpt = al.load_char_gpt(workdir / "gpt.pt")
-print(f"{result.parameters:,} parameters, {result.steps} steps in {result.seconds:.0f} s "
-      f"({result.threads} thread)")  # fmt: skip
-print(f"held-out loss {result.held_out_loss:.2f} nats per character "
-      f"({result.held_out_bits_per_character:.2f} bits); unigram baseline {result.unigram_loss:.2f}")  # fmt: skip
+print(
+    f"{result.parameters:,} parameters, {result.steps} steps in "
+    f"{result.seconds:.0f} s "
+    f"({result.threads} thread)"
+)
+print(
+    f"held-out loss {result.held_out_loss:.2f} nats per character "
+    f"({result.held_out_bits_per_character:.2f} bits); unigram baseline "
+    f"{result.unigram_loss:.2f}"
+)
 assert result.held_out_loss < result.unigram_loss
 result.plot()
 
@@ -615,8 +866,16 @@ result.plot()
 # %%
 rows = []
 for prompt in ("THE LION", 'The fox said, "'):
-    for temperature, top_k in ((0.5, None), (1.0, None), (1.5, None), (1.0, 5), (1.0, 1)):
-        text = gpt.complete(prompt, temperature=temperature, top_k=top_k, seed=0)
+    for temperature, top_k in (
+        (0.5, None),
+        (1.0, None),
+        (1.5, None),
+        (1.0, 5),
+        (1.0, 1),
+    ):
+        text = gpt.complete(
+            prompt, temperature=temperature, top_k=top_k, seed=0
+        )
         shown = text.replace("\n", " ⏎ ").replace("|", "/")
         rows.append((temperature, top_k or "all", f"`{shown}`"))
 table(["temperature", "top-k", "text (prompt first)"], rows)
@@ -635,8 +894,10 @@ def my_greedy(model, tokens, n):
     # BEGIN SOLUTION
     for _ in range(n):
         with torch.no_grad():
-            next_token = model(tokens)[:, -1].argmax(dim=-1, keepdim=True)  # (1, V) -> (1, 1)
-        tokens = torch.cat([tokens, next_token], dim=1)  # (1, T) -> (1, T + 1)
+            # (1, V) -> (1, 1)
+            next_token = model(tokens)[:, -1].argmax(dim=-1, keepdim=True)
+        # (1, T) -> (1, T + 1)
+        tokens = torch.cat([tokens, next_token], dim=1)
     return tokens
     # END SOLUTION
 
@@ -658,20 +919,37 @@ print(repr(gpt.tokenizer.decode(mine[0])))
 # template pairs (pronouns, nouns, names) show how much the answer depends on the wording.
 
 # %%
-jobs = ["a nurse", "a secretary", "a homemaker", "a receptionist",
-        "an engineer", "a programmer", "a carpenter", "a doctor"]  # fmt: skip
-pairs_of_templates = [("She is {}.", "He is {}."), ("The woman is {}.", "The man is {}."),
-                      ("Emily is {}.", "James is {}.")]  # fmt: skip
+jobs = [
+    "a nurse",
+    "a secretary",
+    "a homemaker",
+    "a receptionist",
+    "an engineer",
+    "a programmer",
+    "a carpenter",
+    "a doctor",
+]
+pairs_of_templates = [
+    ("She is {}.", "He is {}."),
+    ("The woman is {}.", "The man is {}."),
+    ("Emily is {}.", "James is {}."),
+]
 
 
 def gap(female, male, job):
     e = al.sentence_embeddings(
-        model, tokenizer, [female.format(job), male.format(job), f"This person is {job}."]
+        model,
+        tokenizer,
+        [female.format(job), male.format(job), f"This person is {job}."],
     )
-    return float(e[0] @ e[2] - e[1] @ e[2])  # unit vectors: dot product = cosine
+    # unit vectors: dot product = cosine
+    return float(e[0] @ e[2] - e[1] @ e[2])
 
 
-scores = torch.tensor([[gap(f, m, job) for f, m in pairs_of_templates] for job in jobs])  # (8, 3)
+# (8, 3)
+scores = torch.tensor(
+    [[gap(f, m, job) for f, m in pairs_of_templates] for job in jobs]
+)
 table(
     ["job", "pronouns", "woman / man", "Emily / James", "mean"],
     [
@@ -679,13 +957,23 @@ table(
         for job, row in zip(jobs, scores)
     ],
 )
+# two female wordings: how much the wording alone moves the score
 wording = (
-    torch.tensor([gap("She is {}.", "The woman is {}.", job) for job in jobs]).abs().mean()
-)  # two female wordings: how much the wording alone moves the score
+    torch.tensor(
+        [gap("She is {}.", "The woman is {}.", job) for job in jobs]
+    )
+    .abs()
+    .mean()
+)
 first, second = scores[:4].mean(), scores[4:].mean()
-print(f"mean score, nurse/secretary/homemaker/receptionist: {first:+.3f}; "
-      f"engineer/programmer/carpenter/doctor: {second:+.3f}")  # fmt: skip
-print(f"wording alone (she vs the woman, same gender): {wording:.3f} on average")
+print(
+    f"mean score, nurse/secretary/homemaker/receptionist: {first:+.3f}; "
+    f"engineer/programmer/carpenter/doctor: {second:+.3f}"
+)
+print(
+    f"wording alone (she vs the woman, same gender): {wording:.3f} on "
+    "average"
+)
 
 # %% [markdown]
 # Read the numbers with their caveats before any conclusion:
@@ -721,7 +1009,11 @@ print(f"wording alone (she vs the woman, same gender): {wording:.3f} on average"
 # and, to draw the head found in section 5 as an image:
 
 # %%
-print(f'attention-lab attention "{sentences[0]}" --layer {coref_layer} --head {coref_head}')
+print(
+    f'attention-lab attention "{sentences[0]}" --layer {coref_layer} '
+    "--head "
+    f"{coref_head}"
+)
 
 # %% [markdown]
 #

@@ -32,7 +32,12 @@
 # %%
 from IPython.display import HTML, Markdown, display
 
-from attention_lab.assessment import NotebookQuiz, coverage, load_questions, quiz_html
+from attention_lab.assessment import (
+    NotebookQuiz,
+    coverage,
+    load_questions,
+    quiz_html,
+)
 from attention_lab.assessment.export import to_gift
 from attention_lab.objectives import objectives
 
@@ -54,7 +59,10 @@ print("with a heatmap to read:", [q.id for q in questions if q.figure])
 texts = objectives()
 rows = ["| Objective | | Questions |", "|---|---|---|"]
 for objective, ids in coverage().items():
-    rows.append(f"| {objective} | {texts[objective].text} | {len(ids)}: {', '.join(ids)} |")
+    rows.append(
+        f"| {objective} | {texts[objective].text} | {len(ids)}: "
+        f"{', '.join(ids)} |"
+    )
 display(Markdown("\n".join(rows)))
 
 # %% [markdown]
@@ -67,7 +75,13 @@ display(Markdown("\n".join(rows)))
 # are done, **Download my answers** saves a JSON file you can hand in.
 
 # %%
-display(HTML(quiz_html(questions, title="Module 3 practice quiz", full_document=False)))
+display(
+    HTML(
+        quiz_html(
+            questions, title="Module 3 practice quiz", full_document=False
+        )
+    )
+)
 
 # %% [markdown]
 # ## The same quiz in a notebook (Jupyter)
@@ -77,7 +91,11 @@ display(HTML(quiz_html(questions, title="Module 3 practice quiz", full_document=
 # run the cell; every **Check** saves your answers to `answers_path`.
 
 # %%
-quiz = NotebookQuiz(learner="your-name", objectives=["3.2"], answers_path="quiz-answers-3.2.json")
+quiz = NotebookQuiz(
+    learner="your-name",
+    objectives=["3.2"],
+    answers_path="quiz-answers-3.2.json",
+)
 quiz
 
 # %% [markdown]

@@ -37,7 +37,10 @@ from attention_lab.assessment.assignment import (
 )
 
 assignment = load_assignment()
-print(f"{len(assignment.prompts)} prompts, {assignment.points:g} points in total")
+print(
+    f"{len(assignment.prompts)} prompts, {assignment.points:g} points in "
+    "total"
+)
 
 # %% [markdown]
 # <!-- serves: 3.1.1 3.1.2 3.1.3 3.1.4 3.1.5 3.2.4 3.2.5 3.3.2 3.3.3 3.3.4 3.3.5 -->

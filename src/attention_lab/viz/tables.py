@@ -55,9 +55,10 @@ def check_labels(name: str, labels: Sequence[str] | None, n: int, stem: str) -> 
     return [str(label) for label in labels]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class LabelledTable:
-    """A matrix with names on its rows and columns; HTML in a notebook, text in ``print``."""
+    """A matrix with names on its rows and columns: HTML in a notebook or on the site, aligned
+    text in ``print``, ``display`` in a terminal and the interactive prompt."""
 
     values: np.ndarray  # (rows, columns)
     rows: tuple[str, ...]
@@ -84,6 +85,9 @@ class LabelledTable:
         for name, row in zip(self.rows, cells):
             lines.append(name.ljust(label) + "  " + " ".join(c.rjust(width) for c in row))
         return "\n".join(lines)
+
+    def __repr__(self) -> str:  # what a terminal shows for display(table) or a bare `table`
+        return str(self)
 
     def _repr_html_(self) -> str:
         esc = html.escape

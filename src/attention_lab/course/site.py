@@ -67,6 +67,19 @@ div.cell_input pre { white-space: pre-wrap; overflow-wrap: anywhere; }
 /* Matrices shown as labelled tables (attention_lab.viz.tables.matrix_table). */
 table.labelled-matrix { margin: 0.2em 0 0.8em 0; font-variant-numeric: tabular-nums; }
 table.labelled-matrix th, table.labelled-matrix td { padding: 0.1em 0.6em; }
+/* Accessibility (WCAG 2.1 AA): figures carry their numbers in a collapsed table, interactive
+   heatmaps are read cell by cell from the keyboard, the focus is always visible. */
+figure.al-figure, figure.al-plot { margin: 0.6em 0 1em 0; }
+.al-plot-caption, .al-heatmap-live { font-size: 0.9em; margin: 0.3em 0; }
+.al-heatmap-live { min-height: 1.5em; font-variant-numeric: tabular-nums; }
+details.al-figure-numbers { margin: 0.3em 0 0.8em 0; }
+details.al-figure-numbers summary { cursor: pointer; }
+table.al-numbers { margin: 0.4em 0; font-variant-numeric: tabular-nums; font-size: 0.85em; }
+table.al-numbers th, table.al-numbers td { padding: 0.05em 0.5em; text-align: right; }
+.js-plotly-plot:focus-visible, details.al-figure-numbers summary:focus-visible,
+.al-scroll:focus-visible, .al-quiz :focus-visible {
+  outline: 3px solid var(--pst-color-primary, #1a56c4); outline-offset: 2px;
+}
 """
 
 
@@ -370,6 +383,8 @@ def _config() -> dict:
         "sphinx": {
             "config": {
                 "mathjax_path": offline.MATHJAX_URL,
+                # every equation also carries MathML for screen readers (MathJax 3)
+                "mathjax3_config": {"options": {"enableAssistiveMml": True}},
                 "html_static_path": ["_static"],
                 "html_css_files": ["attention-lab.css"],
                 "nb_ipywidgets_js": {},  # its defaults are CDN URLs

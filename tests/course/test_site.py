@@ -299,9 +299,20 @@ def test_no_page_has_serious_or_critical_axe_violations(course, base_url, browse
         with Visit(browser, f"{base_url}/{name}") as visit:
             _wait_for_math(visit)
             violations = serious_violations(visit.page)
+            # the dark theme too: text contrast of at least 4.5:1 in both
+            visit.page.evaluate("() => { document.documentElement.dataset.theme = 'dark'; }")
+            violations += serious_violations(visit.page, rules=["color-contrast"])
             if violations:
                 found[name] = violations
     assert found == {}
+
+
+@pytest.mark.browser
+def test_all_content_is_inside_landmarks(course, base_url, browser):
+    for name in ("index.html", "91_fixture_attention.html"):
+        with Visit(browser, f"{base_url}/{name}") as visit:
+            found = serious_violations(visit.page, rules=["region"], impacts=("moderate",))
+            assert found == [], (name, found)
 
 
 def test_every_image_says_what_it_shows(course):

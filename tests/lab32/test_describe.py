@@ -127,3 +127,24 @@ def test_an_interactive_heatmap_is_described_from_the_head_shown_first():
     text = describe_interactive(interactive_attention(W, ["a", "b", "c"]))
     assert text.startswith("2 heatmaps, one shown at a time (the menu picks one). Shown first,")
     assert "a → a (1); b → b (1); c → c (1)" in text
+
+
+def test_ipython_keeps_a_described_figures_own_alt_text():
+    shell = InteractiveShell.instance()
+    use_in_notebook(shell)
+    fig = DescribedFigure()
+    fig.subplots().plot([0, 1], [1, 0])
+    fig.alt_text = "A line from 1 down to 0."
+    data, _ = shell.display_formatter.format(fig)
+    assert 'alt="A line from 1 down to 0."' in data["text/html"]
+
+
+def test_a_diagram_is_described_by_its_labels_in_plain_words():
+    fig = Figure()
+    ax = fig.subplots()
+    ax.plot([0, 1], [0, 0])  # an arrow of the drawing, not data
+    ax.text(0, 0, r"$W_{hh}$")
+    ax.text(1, 0, r"$\times\,\sigma^{5}$")
+    ax.set_axis_off()
+    text = describe_figure(fig)
+    assert text == "Figure. The plot. labels drawn: W_hh; times sigma^5."

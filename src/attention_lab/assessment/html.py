@@ -69,10 +69,10 @@ def _question_data(q: Question) -> dict:
 
 
 _STYLE = """
-.al-quiz{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;max-width:52rem;margin:auto;line-height:1.45}
+.al-quiz{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;max-width:52rem;margin:auto;line-height:1.45;background:#fff;color:#1b1b1b;padding:.2rem .6rem}
 .al-quiz .al-banner{background:#fff8e1;border:1px solid #f0c36d;padding:.6rem .9rem;border-radius:6px;color:#3b2f00}
 .al-quiz .al-card{border:1px solid #ccd;border-radius:8px;padding:.8rem 1rem;margin:1rem 0}
-.al-quiz .al-meta{color:var(--pst-color-text-muted,#555566);font-size:.85em}
+.al-quiz .al-meta{color:#4a4a5a;font-size:.85em}
 .al-quiz fieldset.al-card{min-width:0}
 .al-quiz legend.al-prompt{padding:0 .3rem;font-weight:600}
 .al-quiz .al-sr{position:absolute;width:1px;height:1px;margin:-1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap;border:0}
@@ -196,8 +196,9 @@ def quiz_html(
     # "</" must not appear inside a <script> element: escape it in the JSON.
     data = json.dumps(payload, ensure_ascii=False).replace("</", "<\\/")
     script = _SCRIPT.replace("ROOT_ID", json.dumps(root_id))
+    heading = "h1" if full_document else "h2"  # a page's own title, or a section of a page
     fragment = (
-        f'<div class="al-quiz" id="{root_id}"><h2>{html.escape(title)}</h2></div>\n'
+        f'<div class="al-quiz" id="{root_id}"><{heading}>{html.escape(title)}</{heading}></div>\n'
         f'<script type="application/json" id="{root_id}-data">{data}</script>\n'
         f"<style>{_STYLE}</style>\n<script>{script}</script>\n"
     )
@@ -206,5 +207,5 @@ def quiz_html(
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         f'<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>{html.escape(title)}</title></head>\n<body>\n{fragment}</body></html>\n"
+        f"<title>{html.escape(title)}</title></head>\n<body><main>\n{fragment}</main></body></html>\n"
     )

@@ -8,6 +8,7 @@ page and returns the violations of impact serious or critical, one line each.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 SERIOUS = ("serious", "critical")
@@ -44,9 +45,13 @@ The slides are checked separately. Please report any barrier to the course team.
 """
 
 
-def serious_violations(page: Any) -> list[str]:
+def serious_violations(
+    page: Any, rules: Sequence[str] | None = None, impacts: Sequence[str] = SERIOUS
+) -> list[str]:
     """The axe-core violations of impact serious or critical on ``page`` (Playwright, sync API):
-    one line each with the rule, its impact, its help text and the first elements it names."""
+    one line each with the rule, its impact, its help text and the first elements it names.
+    ``rules`` (axe rule ids, e.g. ``["color-contrast"]``) runs only those; default: all.
+    ``impacts`` widens the net, e.g. ``("moderate", "serious", "critical")``."""
     try:
         from axe_playwright_python.sync_playwright import Axe
     except ImportError:
@@ -54,12 +59,15 @@ def serious_violations(page: Any) -> list[str]:
             "serious_violations: the package 'axe-playwright-python' is not installed; "
             "run `pip install 'attention-lab[dev]'`"
         ) from None
-    violations = Axe().run(page).response["violations"]
+    options = {"resultTypes": ["violations"]}
+    if rules is not None:
+        options["runOnly"] = {"type": "rule", "values": list(rules)}
+    violations = Axe().run(page, options=options).response["violations"]
     return [
         f"{v['id']} ({v['impact']}): {v['help']}; at "
         + ", ".join(str(node["target"]) for node in v["nodes"][:3])
         for v in violations
-        if v["impact"] in SERIOUS
+        if v["impact"] in impacts
     ]
 
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 import base64
 import html
 import io
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -256,12 +257,19 @@ def _bars(ax: Axes) -> list[tuple[str, list[str], np.ndarray]]:
     return found
 
 
+def _plain_text(text: str) -> str:
+    """Matplotlib's mathtext as plain words: ``$W_{hh}$`` -> ``W_hh``, ``\\times`` -> ``times``."""
+    text = re.sub(r"\\[,;:! ]", " ", text.replace("$", ""))
+    return re.sub(r"\s+", " ", re.sub(r"[{}\\]", "", text)).strip()
+
+
 def _describe_axes(ax: Axes, name: str) -> str:
     sentences = []
     xlabel, ylabel = ax.get_xlabel(), ax.get_ylabel()
     if xlabel or ylabel:
         sentences.append(f"x axis: {xlabel or 'unlabelled'}; y axis: {ylabel or 'unlabelled'}")
-    for label, x, y in _lines(ax):
+    # a diagram (axes hidden) draws its boxes and arrows with lines: say its labels only
+    for label, x, y in _lines(ax) if ax.axison else []:
         sentences.append(_describe_line(label, x, y, ax.get_yscale() == "log"))
     for array in _images(ax):
         rows = _tick_texts(ax.get_yticklabels(), array.shape[0])
@@ -284,7 +292,7 @@ def _describe_axes(ax: Axes, name: str) -> str:
                 f"{_g(offsets[:, 0].max())} and y from {_g(offsets[:, 1].min())} to "
                 f"{_g(offsets[:, 1].max())}"
             )
-    words = [t.get_text().strip() for t in ax.texts if t.get_text().strip()]
+    words = [_plain_text(t.get_text()) for t in ax.texts if _plain_text(t.get_text())]
     if words and not ax.get_images():
         shown = "; ".join(words[:20]) + (f"; and {len(words) - 20} more" if len(words) > 20 else "")
         sentences.append(f"labels drawn: {shown}")
@@ -377,4 +385,7 @@ def use_in_notebook(shell: Any = None) -> None:
 
 
 def _figure_html_or_none(fig: FigureBase) -> str | None:
-    return accessible_figure_html(fig) if isinstance(fig, Figure) else None
+    """A figure's own ``alt_text`` (``DescribedFigure``) wins over the generic description."""
+    if not isinstance(fig, Figure):
+        return None
+    return accessible_figure_html(fig, getattr(fig, "alt_text", None))

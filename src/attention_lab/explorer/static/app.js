@@ -253,7 +253,7 @@ function metricLabel(metric) {
 function drawHeadSummary(data) {
   const s = data.summaries[data.layer][data.head];
   const box = $("head-summary");
-  const title = document.createElement("h3");
+  const title = document.createElement("h2");  // headings go h1, h2: none skipped
   title.textContent = `Layer ${data.layer}, head ${data.head}`;
   const list = document.createElement("dl");
   for (const metric of METRICS) {

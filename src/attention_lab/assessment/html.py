@@ -73,6 +73,7 @@ _STYLE = """
 .al-quiz .al-banner{background:#fff8e1;border:1px solid #f0c36d;padding:.6rem .9rem;border-radius:6px;color:#3b2f00}
 .al-quiz .al-card{border:1px solid #ccd;border-radius:8px;padding:.8rem 1rem;margin:1rem 0}
 .al-quiz .al-meta{color:#4a4a5a;font-size:.85em}
+.al-quiz h1,.al-quiz h2,.al-quiz legend{color:inherit}
 .al-quiz fieldset.al-card{min-width:0}
 .al-quiz legend.al-prompt{padding:0 .3rem;font-weight:600}
 .al-quiz .al-sr{position:absolute;width:1px;height:1px;margin:-1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap;border:0}

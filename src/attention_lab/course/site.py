@@ -83,8 +83,14 @@ html[data-theme="dark"] .bd-content div.cell_output div.output.text_html.text_ht
   background-color: #fff; color: #14181e;
 }
 html[data-theme="dark"] .bd-content div.cell_output div.output.text_html caption,
-html[data-theme="dark"] .bd-content div.cell_output div.output.text_html figcaption {
+html[data-theme="dark"] .bd-content div.cell_output div.output.text_html figcaption,
+html[data-theme="dark"] .bd-content div.cell_output div.output.text_html h1,
+html[data-theme="dark"] .bd-content div.cell_output div.output.text_html h2,
+html[data-theme="dark"] .bd-content div.cell_output div.output.text_html h3 {
   color: #14181e;
+}
+html[data-theme="dark"] .bd-content div.cell_output div.output.text_html code {
+  color: #14181e; background-color: #eef1f4;
 }
 .js-plotly-plot:focus-visible, details.al-figure-numbers summary:focus-visible,
 .al-scroll:focus-visible, .al-quiz :focus-visible {

@@ -18,13 +18,16 @@ from urllib.parse import urlparse
 import pytest
 
 from attention_lab.assessment.bank import load_questions
+from attention_lab.assessment.html import quiz_html
 from attention_lab.course import offline, site
+from attention_lab.course.accessibility import STATEMENT, serious_violations, tab_until
 from attention_lab.course.coverage import quiz_questions
 from attention_lab.course.lessons import LESSONS_DIR
 from attention_lab.course.notebooks import PLACEHOLDER
 from attention_lab.course.serve import make_server
 from attention_lab.course.site import build, cpu_jobs
 from attention_lab.course.slides import print_pdfs
+from attention_lab.handcalc import generate_handcalc, worksheet_html
 
 REPO = Path(__file__).resolve().parents[2]
 FIXTURE_LESSONS = Path(__file__).parent / "fixtures" / "lessons"
@@ -466,3 +469,144 @@ def test_a_changed_stylesheet_reaches_the_site_on_a_warm_build(course, monkeypat
         monkeypatch.setattr(site, "CSS", original)
         build(lessons, course.out, questions=QUESTIONS, allow_gaps=True)
     assert served.read_text() == original
+
+
+# --- accessibility ---------------------------------------------------------------------------
+# WCAG 2.1 AA: axe-core (bundled in axe-playwright-python) finds no serious or critical
+# violation on any page; every image says what it shows; a heatmap and the quiz work from the
+# keyboard alone, with what happens announced through live regions.
+
+FILE_NAME = re.compile(r"^\S*\.(png|jpe?g|gif|svg|webp)$", re.IGNORECASE)
+
+
+def _wait_for_math(visit: Visit) -> None:
+    if visit.page.locator(".math").count():
+        visit.page.wait_for_selector("mjx-container", state="attached", timeout=20_000)
+
+
+@pytest.mark.browser
+def test_no_page_has_serious_or_critical_axe_violations(course, base_url, browser):
+    found = {}
+    for name in _pages(course):
+        with Visit(browser, f"{base_url}/{name}") as visit:
+            _wait_for_math(visit)
+            violations = serious_violations(visit.page)
+            # the dark theme too: text contrast of at least 4.5:1 in both
+            # (no transitions: axe must see the dark colours, not a fade between the two)
+            visit.page.add_style_tag(content="* { transition: none !important; }")
+            visit.page.evaluate("() => { document.documentElement.dataset.theme = 'dark'; }")
+            violations += serious_violations(visit.page, rules=["color-contrast"])
+            if violations:
+                found[name] = violations
+    assert found == {}
+
+
+@pytest.mark.browser
+def test_all_content_is_inside_landmarks(course, base_url, browser):
+    for name in ("index.html", "91_fixture_attention.html"):
+        with Visit(browser, f"{base_url}/{name}") as visit:
+            found = serious_violations(visit.page, rules=["region"], impacts=("moderate",))
+            assert found == [], (name, found)
+
+
+def test_every_image_says_what_it_shows(course):
+    images = 0
+    for name in _pages(course):
+        for tag in re.findall(r"<img\b[^>]*>", (course.out / name).read_text()):
+            images += 1
+            alt = re.search(r'\balt="([^"]*)"', tag)
+            assert alt, (name, tag[:200])
+            text = alt.group(1).strip()
+            assert text and not FILE_NAME.match(text), (name, text[:120])
+            assert len(text.split()) >= 4, (name, text)  # a sentence, not a label
+    assert images >= 1  # the fixture lesson draws a matplotlib figure
+
+
+def test_figures_carry_their_numbers_in_a_collapsed_table(course):
+    page = (course.out / "92_fixture_heatmap.html").read_text()
+    folded = re.findall(r'<details class="al-figure-numbers">.*?</details>', page, re.S)
+    static = [d for d in folded if "peak weight per query" in d]  # the matplotlib figure's
+    assert len(static) == 1 and static[0].count("<tr>") == 1 + 4  # header + 4 queries
+    assert "head 0" in static[0] and "head 1" in static[0]
+    assert len(folded) == 2  # and the interactive heatmap's, filled in the browser
+
+
+@pytest.mark.browser
+def test_every_equation_carries_mathml_for_screen_readers(course, base_url, browser):
+    with_math = [n for n in _pages(course) if 'class="math' in (course.out / n).read_text()]
+    assert "91_fixture_attention.html" in with_math
+    for name in with_math:
+        with Visit(browser, f"{base_url}/{name}") as visit:
+            visit.page.wait_for_selector("mjx-container mjx-assistive-mml math", state="attached")
+            visit.page.wait_for_function(  # MathJax typesets in chunks: wait for the last one
+                "() => document.querySelectorAll('.math').length <="
+                " document.querySelectorAll('mjx-container mjx-assistive-mml math').length",
+                timeout=60_000,
+            )
+            containers = visit.page.locator("mjx-container").count()
+            assert visit.page.locator("mjx-container mjx-assistive-mml math").count() == containers
+
+
+@pytest.mark.browser
+def test_heatmap_by_keyboard_alone(course, base_url, browser):
+    with Visit(browser, f"{base_url}/92_fixture_heatmap.html") as visit:
+        page = visit.page
+        page.wait_for_selector(".al-plot .js-plotly-plot[data-al-keys='on']", state="attached")
+        tab_until(page, ".al-heatmap-menu select")  # the head menu, reachable without a mouse
+        page.keyboard.press("ArrowDown")  # head 1
+        tab_until(page, ".al-plot .js-plotly-plot")
+        page.keyboard.press("ArrowRight")
+        page.keyboard.press("ArrowDown")
+        said = page.locator(".al-heatmap-live").first.inner_text()
+        z = page.evaluate(
+            "() => { const gd = document.querySelector('.al-plot .js-plotly-plot');"
+            " return gd.data.find(t => t.visible !== false).z[1][1]; }"
+        )
+        assert said == f"head 1, query 1: cat, key 1: cat, value {z:.3f}", said
+        caption = page.locator(".al-figure-numbers caption").first.text_content()
+        assert caption.startswith("head 1:"), caption  # the table follows the head shown
+        assert visit.errors == [], visit.errors
+
+
+@pytest.mark.browser
+def test_quiz_by_keyboard_alone(course, base_url, browser):
+    with Visit(browser, f"{base_url}/93_fixture_quiz.html") as visit:
+        page = visit.page
+        tab_until(page, ".al-quiz .al-card input")
+        kind = page.evaluate("() => document.activeElement.type")
+        if kind in ("radio", "checkbox"):
+            page.keyboard.press("Space")
+        else:
+            page.keyboard.type("1")
+        card = page.evaluate("() => document.activeElement.closest('.al-card').dataset.qid")
+        tab_until(page, f'.al-card[data-qid="{card}"] button.al-check')
+        page.keyboard.press("Enter")
+        said = page.locator(f'.al-card[data-qid="{card}"] .al-said')
+        assert said.get_attribute("aria-live") == "polite"
+        assert re.match(r"Question \d+: (Correct|Partly correct|Not quite)\. ", said.inner_text())
+        legend = page.locator(f'.al-card[data-qid="{card}"] > legend').inner_text()
+        assert legend.startswith("Question ")  # the choices are grouped with their question
+
+
+@pytest.mark.browser
+def test_standalone_quiz_and_worksheet_have_no_serious_axe_violations(browser):
+    page = browser.new_page()
+    try:
+        page.set_content(quiz_html())
+        assert serious_violations(page) == []
+        assert page.locator("fieldset.al-card > legend").count() == len(load_questions())
+        with_figure = [q for q in load_questions() if q.figure]
+        alts = page.locator(".al-card img").evaluate_all("imgs => imgs.map(i => i.alt)")
+        assert len(alts) == len(with_figure) and all(
+            "Heatmap of attention weights" in a for a in alts
+        )
+        page.set_content(worksheet_html(generate_handcalc(7)))
+        assert serious_violations(page) == []
+    finally:
+        page.close()
+
+
+def test_the_accessibility_statement_is_on_the_site_and_in_the_readme(course):
+    index = (course.out / "index.html").read_text()
+    assert 'id="accessibility"' in index and "Known limits." in index
+    assert STATEMENT in (REPO / "README.md").read_text()

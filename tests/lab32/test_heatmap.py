@@ -118,7 +118,7 @@ def test_interactive_heatmap_in_headless_chromium(tmp_path, monkeypatch):
             page.on("pageerror", lambda e: errors.append(str(e)))
             page.goto(page_file.as_uri())
             page.wait_for_selector(".js-plotly-plot .heatmaplayer")
-            page.get_by_text("head 2", exact=True).click()
+            page.locator(".updatemenu-item-text", has_text="head 2").click()
             page.wait_for_function(
                 "() => document.querySelector('.js-plotly-plot')._fullData[2].visible === true"
             )
@@ -126,12 +126,19 @@ def test_interactive_heatmap_in_headless_chromium(tmp_path, monkeypatch):
                 "() => document.querySelector('.js-plotly-plot')._fullData.map(t => t.visible)"
             )
             title = page.evaluate("() => document.querySelector('.gtitle').textContent")
+            # the same from the keyboard: the head menu, then the arrow keys on the heatmap
+            page.focus(".al-heatmap-menu select")
+            page.keyboard.press("ArrowUp")  # head 1
+            page.keyboard.press("Tab")
+            page.keyboard.press("End")
+            said = page.inner_text(".al-heatmap-live")
             shot = tmp_path / "heatmap.png"
             page.screenshot(path=str(shot))
         finally:
             browser.close()
     assert visible == [False, False, True]
     assert title == "test: head 2"
+    assert said == f"head 1, query 0: a, key 4: e, value {float(w[1, 0, 4]):.3f}", said
     assert outside == [] and errors == []
     assert shot.stat().st_size > 5_000
     if os.environ.get("ATTENTION_LAB_KEEP_SCREENSHOT"):

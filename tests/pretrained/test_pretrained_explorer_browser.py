@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 from test_pretrained_explorer_server import assert_shown_weights, minilm_attention64
 
+from attention_lab import sentence_attention
+from attention_lab.course.accessibility import serious_violations, tab_until
 from attention_lab.explorer import make_server
 
 CHROMIUM = "/usr/bin/chromium"
@@ -160,3 +162,49 @@ def test_errors_show_on_the_page_and_the_app_keeps_working(page, server):
     assert heatmap(page)["tokens"] == ["[CLS]", "it", "works", "again", ".", "[SEP]"]
     assert page.is_hidden("#notice")
     assert page.blocked == []
+
+
+# --- accessibility ---------------------------------------------------------------------------
+
+
+def test_explorer_has_no_serious_axe_violations_after_analysing(page, server):
+    page.goto(server.url)
+    wait_idle(page)
+    page.wait_for_selector("#heatmap .main-svg")
+    page.wait_for_selector('#qk-panel[data-ready="true"]', state="attached")
+    assert serious_violations(page) == []
+    assert page.locator("#heatmap-numbers table tbody tr").count() == len(heatmap(page)["tokens"])
+
+
+def test_explorer_by_keyboard_alone(page, server, minilm):
+    page.goto(server.url)
+    wait_idle(page)
+    page.wait_for_selector("#heatmap .main-svg")
+    expected = sentence_attention(*minilm, page.input_value("#text"))
+    tab_until(page, "#layer")
+    page.keyboard.press("ArrowDown")  # layer 1
+    page.wait_for_selector('#heatmap[data-layer="1"][data-head="0"]')
+    wait_idle(page)
+    tab_until(page, "#head")
+    page.keyboard.press("ArrowDown")  # head 1
+    page.wait_for_selector('#heatmap[data-layer="1"][data-head="1"]')
+    wait_idle(page)
+    tab_until(page, "#heatmap")
+    for key in ("ArrowDown", "ArrowDown", "ArrowRight"):  # query 2, key 1
+        page.keyboard.press(key)
+    said = page.inner_text("#heatmap-live")
+    weight = float(expected.weights[1, 1, 2, 1])
+    tokens = expected.tokens
+    assert said == f"query (attending) 2: {tokens[2]}, key (attended to) 1: {tokens[1]}, " + (
+        f"value {weight:.3f}"
+    ), said
+    assert page.get_attribute("#heatmap-live", "aria-live") == "polite"
+    # the grid of heads: one tab stop, arrow keys move, Enter opens the head
+    tab_until(page, "#grid canvas")
+    assert page.evaluate("() => document.activeElement.dataset.layer") == "1"
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("ArrowRight")
+    page.keyboard.press("Enter")
+    page.wait_for_selector('#heatmap[data-layer="2"][data-head="2"]')
+    wait_idle(page)
+    assert page.evaluate("() => document.activeElement.dataset.head") == "2"

@@ -16,9 +16,25 @@ import uuid
 from collections.abc import Sequence
 
 from attention_lab.assessment.bank import bank_version, load_questions
-from attention_lab.assessment.figures import figure_data_uri
+from attention_lab.assessment.figures import figure_data_uri, get_figure
 from attention_lab.assessment.schema import Question
 from attention_lab.assessment.scoring import ANSWERS_FORMAT
+from attention_lab.viz.describe import describe_matrix, matrix_table_html, numbers_details
+
+
+def _figure_text(name: str) -> tuple[str, str]:
+    """A question figure's alt text and its numbers (a collapsed table), from its weights."""
+    figure = get_figure(name)
+    words, tables = [], []
+    for panel, weights in figure.panels.items():
+        label = f"Panel {panel}" if panel else figure.title
+        words.append(f"{label}: " + describe_matrix(weights, figure.queries, figure.keys))
+        tables.append(
+            matrix_table_html(
+                weights, figure.queries, figure.keys, caption=label, corner="query \\ key"
+            )
+        )
+    return f"{figure.title}. " + " ".join(words), numbers_details(tables, "The weights as a table")
 
 
 def _question_data(q: Question) -> dict:
@@ -31,6 +47,8 @@ def _question_data(q: Question) -> dict:
         "explanation": " ".join(q.explanation.split()),
         "figure": figure_data_uri(q.figure) if q.figure else None,
     }
+    if q.figure:
+        data["figure_alt"], data["figure_table"] = _figure_text(q.figure)
     if q.type in ("single", "multiple"):
         data["choices"] = [
             {"id": c.id, "text": c.text, "correct": c.correct, "feedback": c.feedback}
@@ -51,16 +69,23 @@ def _question_data(q: Question) -> dict:
 
 
 _STYLE = """
-.al-quiz{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;max-width:52rem;margin:auto;line-height:1.45}
-.al-quiz .al-banner{background:#fff8e1;border:1px solid #f0c36d;padding:.6rem .9rem;border-radius:6px}
+.al-quiz{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;max-width:52rem;margin:auto;line-height:1.45;background:#fff;color:#1b1b1b;padding:.2rem .6rem}
+.al-quiz .al-banner{background:#fff8e1;border:1px solid #f0c36d;padding:.6rem .9rem;border-radius:6px;color:#3b2f00}
 .al-quiz .al-card{border:1px solid #ccd;border-radius:8px;padding:.8rem 1rem;margin:1rem 0}
-.al-quiz .al-meta{color:#667;font-size:.85em}
+.al-quiz .al-meta{color:#4a4a5a;font-size:.85em}
+.al-quiz h1,.al-quiz h2,.al-quiz legend{color:inherit}
+.al-quiz fieldset.al-card{min-width:0}
+.al-quiz legend.al-prompt{padding:0 .3rem;font-weight:600}
+.al-quiz .al-sr{position:absolute;width:1px;height:1px;margin:-1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap;border:0}
+.al-quiz :focus-visible{outline:3px solid #1a56c4;outline-offset:2px}
+.al-quiz table.al-numbers{border-collapse:collapse;margin:.4rem 0}
+.al-quiz table.al-numbers th,.al-quiz table.al-numbers td{border:1px solid #ccd;padding:.1rem .4rem;text-align:right}
 .al-quiz label{display:block;margin:.2rem 0;cursor:pointer}
 .al-quiz img{max-width:100%;margin:.5rem 0}
 .al-quiz .al-feedback{margin-top:.6rem;padding:.5rem .7rem;border-radius:6px;white-space:pre-line}
-.al-quiz .al-right{background:#e6f4ea;border:1px solid #8bc59b}
-.al-quiz .al-wrong{background:#fdecea;border:1px solid #e59b95}
-.al-quiz .al-partial{background:#fff4e5;border:1px solid #f0b76d}
+.al-quiz .al-right{background:#e6f4ea;border:1px solid #8bc59b;color:#0d3b1a}
+.al-quiz .al-wrong{background:#fdecea;border:1px solid #e59b95;color:#5c1410}
+.al-quiz .al-partial{background:#fff4e5;border:1px solid #f0b76d;color:#4a2f00}
 .al-quiz button{margin-top:.5rem;padding:.3rem .9rem}
 .al-quiz .al-score{font-weight:600}
 """
@@ -110,10 +135,12 @@ const nameRow=el("p"); const nameLabel=el("label",{},"Your name or id (for the a
 const nameInput=el("input",{"type":"text","class":"al-learner"}); nameInput.addEventListener("input",()=>{state.learner=nameInput.value;});
 nameLabel.appendChild(nameInput); nameRow.appendChild(nameLabel); root.appendChild(nameRow); root.appendChild(scoreLine);
 shuffle(bank.questions).forEach((q,index)=>{
-  const card=el("div",{"class":"al-card","data-qid":q.id});
-  card.appendChild(el("p",{"class":"al-meta"},"Question "+(index+1)+" · objectives "+q.objectives.join(", ")+" · "+q.points+" point"+(q.points===1?"":"s")));
-  card.appendChild(el("p",{"class":"al-prompt"},q.prompt));
-  if(q.figure){card.appendChild(el("img",{"src":q.figure,"alt":"attention heatmap for question "+(index+1)}));}
+  // a fieldset groups the question with its choices: a screen reader names the question (legend)
+  const card=el("fieldset",{"class":"al-card","data-qid":q.id});
+  card.appendChild(el("legend",{"class":"al-prompt"},"Question "+(index+1)+": "+q.prompt));
+  card.appendChild(el("p",{"class":"al-meta"},"Objectives "+q.objectives.join(", ")+" · "+q.points+" point"+(q.points===1?"":"s")));
+  if(q.figure){card.appendChild(el("img",{"src":q.figure,"alt":q.figure_alt}));
+    const numbers=el("div"); numbers.innerHTML=q.figure_table; card.appendChild(numbers);}
   let read;
   if(q.type==="single"||q.type==="multiple"){
     const kind=q.type==="single"?"radio":"checkbox"; const inputs=[];
@@ -121,15 +148,19 @@ shuffle(bank.questions).forEach((q,index)=>{
       inputs.push(inp); lab.appendChild(inp); lab.appendChild(document.createTextNode(" "+c.text)); card.appendChild(lab);});
     read=()=>{const v=inputs.filter(i=>i.checked).map(i=>i.value); return q.type==="single"?(v[0]||null):v;};
   } else {
-    const inp=el("input",{"type":"text","class":"al-answer","aria-label":"your answer"}); card.appendChild(inp); read=()=>inp.value;
+    const lab=el("label",{},"Your answer: "); const inp=el("input",{"type":"text","class":"al-answer"});
+    lab.appendChild(inp); card.appendChild(lab); read=()=>inp.value;
   }
-  const button=el("button",{"type":"button","class":"al-check"},"Check"); card.appendChild(button);
+  const button=el("button",{"type":"button","class":"al-check","aria-label":"Check question "+(index+1)},"Check"); card.appendChild(button);
   const fb=el("div",{"class":"al-feedback","hidden":"hidden"}); card.appendChild(fb);
+  // the feedback is announced from a live region that is always there (a region shown only
+  // when it changes is not read out reliably)
+  const said=el("p",{"class":"al-sr al-said","aria-live":"polite"}); card.appendChild(said);
   button.addEventListener("click",()=>{const r=read(); const res=check(q,r);
     state.answers[q.id]={response:(q.type==="numeric"&&num(r)!==null)?num(r):r,score:res.score,points:q.points,time:new Date().toISOString()};
     fb.hidden=false; fb.className="al-feedback "+(res.correct?"al-right":(res.score>0?"al-partial":"al-wrong"));
     fb.textContent=(res.correct?"Correct. ":(res.score>0?"Partly correct. ":"Not quite. "))+res.message+"\n\nWhy: "+q.explanation;
-    updateScore();});
+    updateScore(); said.textContent="Question "+(index+1)+": "+fb.textContent+" "+scoreLine.textContent;});
   root.appendChild(card);
 });
 const save=el("button",{"type":"button","class":"al-save"},"Download my answers (JSON)");
@@ -166,8 +197,9 @@ def quiz_html(
     # "</" must not appear inside a <script> element: escape it in the JSON.
     data = json.dumps(payload, ensure_ascii=False).replace("</", "<\\/")
     script = _SCRIPT.replace("ROOT_ID", json.dumps(root_id))
+    heading = "h1" if full_document else "h2"  # a page's own title, or a section of a page
     fragment = (
-        f'<div class="al-quiz" id="{root_id}"><h2>{html.escape(title)}</h2></div>\n'
+        f'<div class="al-quiz" id="{root_id}"><{heading}>{html.escape(title)}</{heading}></div>\n'
         f'<script type="application/json" id="{root_id}-data">{data}</script>\n'
         f"<style>{_STYLE}</style>\n<script>{script}</script>\n"
     )
@@ -176,5 +208,5 @@ def quiz_html(
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         f'<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>{html.escape(title)}</title></head>\n<body>\n{fragment}</body></html>\n"
+        f"<title>{html.escape(title)}</title></head>\n<body><main>\n{fragment}</main></body></html>\n"
     )

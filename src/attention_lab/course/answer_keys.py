@@ -166,7 +166,8 @@ def answer_keys_markdown(
     out += ["## Before class: a checklist", ""]
     for group in keys["checklist"]:
         out += [f"**{group['heading']}**", ""]
-        out += [f"- [ ] {item}" for item in group["items"]]
+        # a box drawn as text: Markdown's "- [ ]" renders a form checkbox without a label
+        out += [f"- ☐ {item}" for item in group["items"]]
         out.append("")
     return "\n".join(out)
 

@@ -22,6 +22,9 @@ import nbformat
 
 import attention_lab
 
+# Run in every kernel before the lesson: matplotlib figures are shown with alt text computed from
+# their data and their numbers in a table (attention_lab.viz.describe), not as a bare PNG.
+ACCESSIBLE_FIGURES = "__import__('attention_lab.viz.describe').viz.describe.use_in_notebook()"
 # Parts of the package that do not change what a lesson computes.
 _NOT_LIBRARY = ("course", "cli", "__pycache__")
 
@@ -70,7 +73,11 @@ def _kernel_manager(spec_dir: Path, env: dict[str, str]):
     kernel = spec_dir / "attention-lab"
     kernel.mkdir(parents=True, exist_ok=True)
     spec = {
-        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        "argv": [
+            sys.executable,
+            *("-m", "ipykernel_launcher", "-f", "{connection_file}"),
+            f"--IPKernelApp.exec_lines={ACCESSIBLE_FIGURES}",
+        ],
         "display_name": "attention-lab",
         "language": "python",
         "env": env,

@@ -17,6 +17,7 @@ from typing import Any
 
 import yaml
 
+from attention_lab.course.accessibility import STATEMENT as ACCESSIBILITY
 from attention_lab.course.answer_keys import answer_keys_markdown
 from attention_lab.course.lessons import Lesson
 from attention_lab.exercises import DIAGNOSES, GENERIC
@@ -205,6 +206,7 @@ def landing_page(lessons: Sequence[Lesson], *, title: str, notebooks: bool) -> s
         "[objectives coverage](coverage.md) page shows which lesson section, hands-on item and "
         "quiz question serves each learning objective.",
         "",
+        ACCESSIBILITY,
     ]
     return "\n".join(out)
 

@@ -69,6 +69,35 @@ div.cell_input pre { white-space: pre-wrap; overflow-wrap: anywhere; }
 /* Matrices shown as labelled tables (attention_lab.viz.tables.matrix_table). */
 table.labelled-matrix { margin: 0.2em 0 0.8em 0; font-variant-numeric: tabular-nums; }
 table.labelled-matrix th, table.labelled-matrix td { padding: 0.1em 0.6em; }
+/* Accessibility (WCAG 2.1 AA): figures carry their numbers in a collapsed table, interactive
+   heatmaps are read cell by cell from the keyboard, the focus is always visible. */
+figure.al-figure, figure.al-plot { margin: 0.6em 0 1em 0; }
+.al-plot-caption, .al-heatmap-live { font-size: 0.9em; margin: 0.3em 0; }
+.al-heatmap-live { min-height: 1.5em; font-variant-numeric: tabular-nums; }
+details.al-figure-numbers { margin: 0.3em 0 0.8em 0; }
+details.al-figure-numbers summary { cursor: pointer; }
+table.al-numbers { margin: 0.4em 0; font-variant-numeric: tabular-nums; font-size: 0.85em; }
+table.al-numbers th, table.al-numbers td { padding: 0.05em 0.5em; text-align: right; }
+/* Dark theme: the theme gives HTML outputs a light grey background (#ced6dd) on which coloured
+   feedback and muted captions fall below 4.5:1; white behind dark text keeps every output at AA.
+   (.text_html twice: more specific than the theme's rule.) */
+html[data-theme="dark"] .bd-content div.cell_output div.output.text_html.text_html {
+  background-color: #fff; color: #14181e;
+}
+html[data-theme="dark"] .bd-content div.cell_output div.output.text_html caption,
+html[data-theme="dark"] .bd-content div.cell_output div.output.text_html figcaption,
+html[data-theme="dark"] .bd-content div.cell_output div.output.text_html h1,
+html[data-theme="dark"] .bd-content div.cell_output div.output.text_html h2,
+html[data-theme="dark"] .bd-content div.cell_output div.output.text_html h3 {
+  color: #14181e;
+}
+html[data-theme="dark"] .bd-content div.cell_output div.output.text_html code {
+  color: #14181e; background-color: #eef1f4;
+}
+.js-plotly-plot:focus-visible, details.al-figure-numbers summary:focus-visible,
+.al-scroll:focus-visible, .al-quiz :focus-visible {
+  outline: 3px solid var(--pst-color-primary, #1a56c4); outline-offset: 2px;
+}
 """
 
 
@@ -193,6 +222,7 @@ def build(
     clock = time.perf_counter()
     _sync_static(src / "_static", out / "_static")
     offline.install_assets(out / "_static")
+    _sidebar_landmark(out)
     report.seconds["assets"] = time.perf_counter() - clock
 
     # 6) the lecture slides, from the notebooks executed above; then the offline check
@@ -494,6 +524,8 @@ def _config() -> dict:
         "sphinx": {
             "config": {
                 "mathjax_path": offline.MATHJAX_URL,
+                # every equation also carries MathML for screen readers (MathJax 3)
+                "mathjax3_config": {"options": {"enableAssistiveMml": True}},
                 "html_static_path": ["_static"],
                 "html_css_files": ["attention-lab.css"],
                 "nb_ipywidgets_js": {},  # its defaults are CDN URLs
@@ -575,6 +607,19 @@ def _render(src: Path, out: Path, doctrees: Path) -> list[str]:
     if status != 0:
         raise BuildError(f"rendering the site failed (status {status}):\n{text[-4000:]}")
     return [line for line in text.splitlines() if "WARNING" in line or "ERROR" in line]
+
+
+SIDEBAR = '<div id="pst-primary-sidebar" class="bd-sidebar-primary bd-sidebar">'
+
+
+def _sidebar_landmark(out: Path) -> None:
+    """Make the theme's left sidebar a landmark: its course title sits outside its <nav>, and
+    every piece of a page belongs in a landmark for screen-reader navigation (WCAG 1.3.1)."""
+    landmark = SIDEBAR[:-1] + ' role="complementary" aria-label="Course contents">'
+    for page in out.glob("*.html"):
+        text = page.read_text()
+        if SIDEBAR in text:
+            page.write_text(text.replace(SIDEBAR, landmark, 1))
 
 
 def cpu_jobs() -> int:

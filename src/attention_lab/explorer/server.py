@@ -3,7 +3,8 @@
 Routes (all answers are JSON except the page and its static files)::
 
     GET  /                    the page
-    GET  /static/<file>       app.js, style.css, and plotly.min.js from the installed plotly
+    GET  /static/<file>       app.js, style.css, heatmap_keys.js (from attention_lab.viz), and
+                              plotly.min.js from the installed plotly
     GET  /api/models          the models on offer
     POST /api/attention       {"model", "text", "stack", "layer", "head", "grid"} -> one head's
                               weights, every head's summary, and (with "grid") thumbnails
@@ -311,6 +312,9 @@ class _Handler(BaseHTTPRequestHandler):
     def _send_static(self, name: str) -> None:
         if name == "plotly.min.js":
             body = _plotly_js()
+            content_type = "text/javascript; charset=utf-8"
+        elif name == "heatmap_keys.js":  # keyboard access to heatmaps, shared with the course
+            body = resources.files("attention_lab.viz").joinpath(name).read_bytes()
             content_type = "text/javascript; charset=utf-8"
         elif name in _STATIC:
             body = resources.files("attention_lab.explorer").joinpath("static", name).read_bytes()

@@ -103,7 +103,12 @@ def _html_table(
     shape: tuple[int, int] | None = None,
 ) -> str:
     esc = html.escape
-    head = f"<tr><th>{esc(corner)}</th>" + "".join(f"<th>{esc(c)}</th>" for c in cols) + "</tr>"
+    head = (
+        "<tr>"
+        + (f'<th scope="col">{esc(corner)}</th>' if corner else "<td></td>")
+        + "".join(f'<th scope="col">{esc(c)}</th>' for c in cols)
+        + "</tr>"
+    )
     n_rows, n_cols = shape if M is None else M.shape
     body = []
     for i in range(n_rows):
@@ -112,7 +117,7 @@ def _html_table(
             if M is None
             else "".join(f"<td>{_num(x, decimals, _whole(M))}</td>" for x in M[i])
         )
-        body.append(f"<tr><th>{esc(rows[i])}</th>{cells}</tr>")
+        body.append(f'<tr><th scope="row">{esc(rows[i])}</th>{cells}</tr>')
     return f"<table><caption>{esc(caption)}</caption>{head}{''.join(body)}</table>"
 
 
@@ -127,7 +132,10 @@ def _exp_table(p: HandCalcProblem) -> str:
         f"<tr><td>{_num(x, 2)}</td><td>{_num(float(round_half_up(np.exp(x), 3)), 3)}</td></tr>"
         for x in xs
     )
-    return f"<table><caption>e^x table</caption><tr><th>x</th><th>e^x</th></tr>{cells}</table>"
+    return (
+        "<table><caption>e^x table</caption>"
+        f'<tr><th scope="col">x</th><th scope="col">e^x</th></tr>{cells}</table>'
+    )
 
 
 def worksheet_html(p: HandCalcProblem) -> str:
@@ -170,7 +178,7 @@ def worksheet_html(p: HandCalcProblem) -> str:
     )  # the same diagram twice: to fill in, and filled in
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
-<style>{_CSS}</style></head><body>
+<style>{_CSS}</style></head><body><main>
 <section class="problem">
 <h1>{html.escape(title)}</h1>
 <p>The sequence <b>{html.escape(" ".join(tok))}</b> has {T} tokens, each a vector of
@@ -197,5 +205,5 @@ Q=..., scores=..., weights=..., output=...)</code>
 <p class="note">Rounded weights need not add up to exactly 1; the output uses the rounded
 weights. Hand answers within rounding of these are correct.</p>
 </section>
-</body></html>
+</main></body></html>
 """

@@ -8,6 +8,8 @@ import io
 
 from matplotlib.figure import Figure
 
+from attention_lab.viz.describe import accessible_figure_html
+
 
 class NotebookFigure(Figure):
     """``matplotlib.figure.Figure`` that Jupyter shows as a PNG when it ends a cell.
@@ -44,10 +46,11 @@ class DescribedFigure(NotebookFigure):
         return f'<img src="{self.data_uri()}" alt="{alt}" style="max-width:100%">'
 
     def _repr_html_(self) -> str:
-        return self.img_html()
+        """The PNG with its alt text, and the plotted numbers in a collapsed table below."""
+        return accessible_figure_html(self, self.alt_text)
 
     def _repr_mimebundle_(self, include=None, exclude=None) -> dict[str, str]:
-        return {"text/html": self.img_html(), "text/plain": self.alt_text}
+        return {"text/html": self._repr_html_(), "text/plain": self.alt_text}
 
     def savefig(self, fname, *args, **kwargs):  # type: ignore[override]
         """As ``Figure.savefig``; a PNG also stores ``alt_text`` in its ``Description`` field."""

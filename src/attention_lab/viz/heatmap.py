@@ -17,12 +17,16 @@ Shape legend: L layers, H heads, T_q query tokens, T_k key tokens.
 
 from __future__ import annotations
 
+import html
 import os
+import uuid
 from collections.abc import Sequence
+from importlib import resources
 from typing import Any
 
 import numpy as np
 
+from attention_lab.viz.describe import check_names, describe_matrix
 from attention_lab.viz.tables import to_float64
 
 PLOTLYJS_ENV = "ATTENTION_LAB_PLOTLYJS"
@@ -113,8 +117,8 @@ def interactive_attention(
     rows = _check_tokens("tokens", tokens, T_q, "rows (T_q)")
     cols = _check_tokens("key_tokens", key_tokens if key_tokens is not None else tokens, T_k,
                          "columns (T_k)")  # fmt: skip
-    layers = _names("layer_names", layer_names, L, "layer")
-    heads = _names("head_names", head_names, H, "head")
+    layers = check_names("layer_names", layer_names, L, "layer")
+    heads = check_names("head_names", head_names, H, "head")
     # customdata[i][j] = (query token, key token) for the hover text
     hover = np.empty((T_q, T_k, 2), dtype=object)
     hover[..., 0] = np.array(rows, dtype=object)[:, None]
@@ -127,7 +131,7 @@ def interactive_attention(
             labels.append(label)
             fig.add_trace(
                 go.Heatmap(
-                    z=W[layer, head],
+                    z=W[layer, head].tolist(),  # plain JSON numbers, not base64 (read by JS)
                     x=list(range(T_k)),
                     y=list(range(T_q)),
                     customdata=hover,
@@ -169,23 +173,43 @@ def interactive_attention(
     return fig
 
 
-def _names(arg: str, names: Sequence[str] | None, n: int, stem: str) -> list[str]:
-    if names is None:
-        return [f"{stem} {i}" for i in range(n)]
-    if isinstance(names, str) or len(names) != n:
-        got = repr(names) if isinstance(names, str) else f"{len(names)} names"
-        raise ValueError(f"{arg}: expected {n} names (one per {stem}), got {got}")
-    return [str(x) for x in names]
-
-
 def _title(title: str | None, selected: str | None) -> str:
     base = title or "attention weights"
     return f"{base}: {selected}" if selected else base
 
 
+def describe_interactive(fig: Any) -> str:
+    """An interactive heatmap in words, read from its traces: how many heatmaps it holds, and the
+    one shown first (largest weight per query, strongest cells; see ``describe_matrix``)."""
+    traces = [t for t in fig.data if t.type == "heatmap"]
+    if not traces:
+        raise ValueError("fig: expected a plotly figure with at least one heatmap trace, got none")
+    shown = next((t for t in traces if t.visible is not False), traces[0])
+    z = np.asarray(shown.z, dtype=np.float64)
+    rows = list(fig.layout.yaxis.ticktext or []) or None
+    cols = list(fig.layout.xaxis.ticktext or []) or None
+    rows = rows if rows and len(rows) == z.shape[0] else None
+    cols = cols if cols and len(cols) == z.shape[1] else None
+    text = describe_matrix(z, rows, cols)
+    if len(traces) > 1:
+        text = (
+            f"{len(traces)} heatmaps, one shown at a time (the menu picks one). "
+            f"Shown first, {shown.name}: {text}"
+        )
+    return text
+
+
+def _keys_script() -> str:
+    return resources.files("attention_lab.viz").joinpath("heatmap_keys.js").read_text()
+
+
 def figure_html(fig: Any, full_html: bool = True) -> str:
     """The figure as HTML that works offline: plotly.js embedded, or the local copy named by
-    ``ATTENTION_LAB_PLOTLYJS`` (a path or URL ending in ``.js``) referenced in a script tag."""
+    ``ATTENTION_LAB_PLOTLYJS`` (a path or URL ending in ``.js``) referenced in a script tag.
+
+    Around the plot: a caption saying what it shows (``describe_interactive``), keyboard access
+    (arrow keys read each cell aloud through a live region, a ``<select>`` for the head) and
+    the shown heatmap's numbers in a collapsed table (``heatmap_keys.js``)."""
     source = os.environ.get(PLOTLYJS_ENV)
     include: bool | str = True
     if source:
@@ -194,11 +218,34 @@ def figure_html(fig: Any, full_html: bool = True) -> str:
                 f"{PLOTLYJS_ENV}: expected the path or URL of a local plotly .js file, got {source!r}"
             )
         include = source
-    return fig.to_html(
-        full_html=full_html,
+    div_id = "al-heatmap-" + uuid.uuid4().hex[:10]
+    plot = fig.to_html(
+        full_html=False,
         include_plotlyjs=include,
         include_mathjax=False,
+        div_id=div_id,
         config={"displaylogo": False, "responsive": True},
+    )
+    description = html.escape(describe_interactive(fig))
+    fragment = (
+        f'<figure class="al-plot" role="group" aria-labelledby="{div_id}-caption">'
+        f'<figcaption id="{div_id}-caption" class="al-plot-caption">{description}</figcaption>'
+        f"{plot}"
+        f'<p class="al-heatmap-live" id="{div_id}-live" aria-live="polite">Keyboard: Tab to '
+        "the heatmap, then the arrow keys move from cell to cell and read its weight.</p>"
+        f'<details class="al-figure-numbers"><summary>The numbers of the heatmap shown</summary>'
+        f'<div id="{div_id}-numbers"></div></details></figure>'
+        f"<script>{_keys_script()}\nalHeatmapKeys(document.getElementById({div_id!r}), "
+        f"{{live: document.getElementById('{div_id}-live'), "
+        f"table: document.getElementById('{div_id}-numbers'), "
+        f"label: 'attention heatmap'}});</script>"
+    )
+    if not full_html:
+        return fragment
+    title = html.escape(fig.layout.title.text or "attention weights")
+    return (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        f"<title>{title}</title></head><body><main>{fragment}</main></body></html>\n"
     )
 
 

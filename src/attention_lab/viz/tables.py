@@ -91,9 +91,9 @@ class LabelledTable:
 
     def _repr_html_(self) -> str:
         esc = html.escape
-        head = f"<tr><th>{esc(self.corner)}</th>" + "".join(
-            f"<th>{esc(c)}</th>" for c in self.columns
-        )
+        # an empty corner is a plain cell: a header must name something (WCAG 1.3.1)
+        corner = f"<th>{esc(self.corner)}</th>" if self.corner else "<td></td>"
+        head = f"<tr>{corner}" + "".join(f"<th>{esc(c)}</th>" for c in self.columns)
         body = "".join(
             f"<tr><th>{esc(r)}</th>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>"
             for r, row in zip(self.rows, self.cells())

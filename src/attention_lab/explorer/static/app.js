@@ -6,8 +6,10 @@ const $ = (id) => document.getElementById(id);
 const state = { models: [], data: null, text: "", model: "", stack: null, layer: 0, head: 0,
                 query: null, sortKey: null, sortDescending: true, requestId: 0, qkId: 0, nextId: 0 };
 
-// white (no weight) to dark blue (all the weight), as matplotlib's "Blues"
-const BLUES = [[0, "#f7fbff"], [0.25, "#c6dbef"], [0.5, "#6baed6"], [0.75, "#2171b5"], [1, "#08306b"]];
+// viridis: dark violet (no weight) to yellow (all the weight), readable with colour-vision
+// deficiencies and in greyscale (perceptually uniform, lightness rises with the weight)
+const VIRIDIS = [[0, [68, 1, 84]], [0.25, [59, 82, 139]], [0.5, [33, 145, 140]], [0.75, [94, 201, 98]],
+                 [1, [253, 231, 37]]];
 
 const METRICS = [
   { key: "entropy", label: "entropy (bits)" },
@@ -148,6 +150,9 @@ async function drawQueryKey() {
         yaxis: { autorange: "reversed", automargin: true }, xaxis: { title: { text: "dimension" } },
         margin: { t: 40, b: 40 }, height: Math.max(220, 16 * v.k.length + 100) },
   { displaylogo: false, responsive: true });
+  for (const name of ["qk-vectors", "qk-products"]) {
+    window.alHeatmapKeys($(name), { live: $(`${name}-live`), table: $(`${name}-numbers`), menu: false });
+  }
   $("qk-caption").textContent = `query ${v.query} "${v.query_token}", layer ${v.layer}, head ${v.head}: ` +
     `scores divided by √${v.d_k} = ${v.sqrt_d_k.toFixed(3)}`;
   const rows = v.key_tokens.map((t, j) => {
@@ -198,7 +203,7 @@ function drawHeatmap(data) {
   const custom = q.map((qt, i) => k.map((kt, j) => [i, qt, j, kt]));
   const trace = {
     type: "heatmap", z: data.matrix, x: k.map((_, j) => j), y: q.map((_, i) => i),
-    customdata: custom, colorscale: BLUES, zmin: 0,
+    customdata: custom, colorscale: "Viridis", zmin: 0,
     hovertemplate: "query %{customdata[0]}: <b>%{customdata[1]}</b><br>" +
                    "key %{customdata[2]}: <b>%{customdata[3]}</b><br>weight %{z:.4f}<extra></extra>",
     colorbar: { title: { text: "weight" } },
@@ -217,6 +222,21 @@ function drawHeatmap(data) {
   div.dataset.layer = String(data.layer);
   div.dataset.head = String(data.head);
   div.dataset.stack = data.stack;
+  $("heatmap-description").textContent = describe(data);
+  window.alHeatmapKeys(div, { live: $("heatmap-live"), table: $("heatmap-numbers"), menu: false,
+                              label: "attention heatmap of the selected head" });
+}
+
+// The heatmap in words (for a screen reader, and for anyone): where each query puts its weight.
+function describe(data) {
+  const q = data.query_tokens, k = data.key_tokens;
+  const peaks = data.matrix.map((row, i) => {
+    const j = row.indexOf(Math.max(...row));
+    return `${q[i]} → ${k[j]} (${row[j].toFixed(2)})`;
+  });
+  const shown = peaks.length > 20 ? peaks.slice(0, 20).concat([`and ${peaks.length - 20} more`]) : peaks;
+  return `Layer ${data.layer}, head ${data.head}: ${q.length} query tokens (rows) by ${k.length} key ` +
+    `tokens (columns). Most weight for each query: ${shown.join("; ")}.`;
 }
 
 function fmt(value) {
@@ -233,7 +253,7 @@ function metricLabel(metric) {
 function drawHeadSummary(data) {
   const s = data.summaries[data.layer][data.head];
   const box = $("head-summary");
-  const title = document.createElement("h3");
+  const title = document.createElement("h2");  // headings go h1, h2: none skipped
   title.textContent = `Layer ${data.layer}, head ${data.head}`;
   const list = document.createElement("dl");
   for (const metric of METRICS) {
@@ -263,14 +283,41 @@ function drawGrid(data) {
       canvas.title = `layer ${l}, head ${h}: entropy ${fmt(s.entropy)} bits`;
       canvas.dataset.layer = String(l); canvas.dataset.head = String(h);
       canvas.addEventListener("click", () => selectHead(l, h));
-      canvas.tabIndex = 0;
+      canvas.tabIndex = -1;  // one tab stop for the grid; the arrow keys move inside it
       canvas.setAttribute("role", "button");
       canvas.setAttribute("aria-label", canvas.title);
-      canvas.addEventListener("keydown", (e) => { if (e.key === "Enter" || e.key === " ") { e.preventDefault(); selectHead(l, h); } });
+      canvas.addEventListener("keydown", (e) => gridKey(e, l, h));
       cells.push(canvas);
     }
   }
   grid.replaceChildren(...cells);
+}
+
+// Arrow keys move the focus between tiles, Enter or Space opens the focused head.
+function gridKey(e, l, h) {
+  const stack = currentStack();
+  const moves = { ArrowUp: [-1, 0], ArrowDown: [1, 0], ArrowLeft: [0, -1], ArrowRight: [0, 1] };
+  if (e.key === "Enter" || e.key === " ") { e.preventDefault(); selectHead(l, h); return; }
+  if (!(e.key in moves)) return;
+  e.preventDefault();
+  e.stopPropagation();  // not the page's "next head" keys
+  const to = [Math.max(0, Math.min(stack.num_layers - 1, l + moves[e.key][0])),
+              Math.max(0, Math.min(stack.num_heads - 1, h + moves[e.key][1]))];
+  focusTile(to[0], to[1]);
+}
+
+function focusTile(l, h) {
+  for (const c of $("grid").querySelectorAll("canvas")) c.tabIndex = -1;
+  const canvas = $("grid").querySelector(`canvas[data-layer="${l}"][data-head="${h}"]`);
+  if (canvas) { canvas.tabIndex = 0; canvas.focus(); }
+}
+
+function viridis(t) {
+  let k = 1;
+  while (k < VIRIDIS.length - 1 && t > VIRIDIS[k][0]) k++;
+  const [t0, c0] = VIRIDIS[k - 1], [t1, c1] = VIRIDIS[k];
+  const f = Math.max(0, Math.min(1, (t - t0) / (t1 - t0)));
+  return c0.map((c, i) => Math.round(c + f * (c1[i] - c)));
 }
 
 function tile(matrix) {
@@ -283,8 +330,8 @@ function tile(matrix) {
   for (const row of matrix) for (const v of row) peak = Math.max(peak, v);
   for (let i = 0; i < rows; i++) {
     for (let j = 0; j < cols; j++) {
-      const t = matrix[i][j] / peak, at = 4 * (i * cols + j);  // white -> deep blue
-      image.data[at] = 255 - 222 * t; image.data[at + 1] = 255 - 180 * t; image.data[at + 2] = 255 - 80 * t;
+      const [r, g, b] = viridis(matrix[i][j] / peak), at = 4 * (i * cols + j);
+      image.data[at] = r; image.data[at + 1] = g; image.data[at + 2] = b;
       image.data[at + 3] = 255;
     }
   }
@@ -293,9 +340,12 @@ function tile(matrix) {
 }
 
 function markGrid() {
+  const focused = $("grid").contains(document.activeElement);
   for (const canvas of $("grid").querySelectorAll("canvas")) {
     const on = canvas.dataset.layer === String(state.layer) && canvas.dataset.head === String(state.head);
     canvas.classList.toggle("selected", on);
+    canvas.setAttribute("aria-pressed", String(on));
+    if (!focused) canvas.tabIndex = on ? 0 : -1;
   }
 }
 
@@ -304,12 +354,21 @@ function drawTable(data) {
   const columns = [{ key: "layer", label: "layer" }, { key: "head", label: "head" }, ...METRICS];
   for (const column of columns) {
     const th = document.createElement("th");
-    th.textContent = column.key === "layer" || column.key === "head" ? column.label : metricLabel(column);
-    if (state.sortKey === column.key) th.textContent += state.sortDescending ? " ▼" : " ▲";
-    th.addEventListener("click", () => {
+    th.scope = "col";
+    const sort = document.createElement("button");  // a button: sortable by keyboard too
+    sort.type = "button";
+    sort.textContent = column.key === "layer" || column.key === "head" ? column.label : metricLabel(column);
+    if (state.sortKey === column.key) {
+      sort.textContent += state.sortDescending ? " ▼" : " ▲";
+      th.setAttribute("aria-sort", state.sortDescending ? "descending" : "ascending");
+    }
+    sort.addEventListener("click", () => {
       state.sortDescending = state.sortKey === column.key ? !state.sortDescending : true;
       state.sortKey = column.key; drawTable(state.data);
+      $("summaries").tHead.querySelector(`button[data-key="${column.key}"]`).focus();
     });
+    sort.dataset.key = column.key;
+    th.append(sort);
     head.append(th);
   }
   const rows = [];
@@ -323,7 +382,15 @@ function drawTable(data) {
     tr.classList.toggle("selected", r.layer === data.layer && r.head === data.head);
     for (const column of columns) {
       const td = document.createElement("td");
-      td.textContent = column.key === "layer" || column.key === "head" ? String(r[column.key]) : fmt(r[column.key]);
+      if (column.key === "layer") {  // a button opens the head from the keyboard
+        const open = document.createElement("button");
+        open.type = "button"; open.textContent = String(r.layer);
+        open.setAttribute("aria-label", `open layer ${r.layer}, head ${r.head}`);
+        open.addEventListener("click", (e) => { e.stopPropagation(); selectHead(r.layer, r.head); });
+        td.append(open);
+      } else {
+        td.textContent = column.key === "head" ? String(r[column.key]) : fmt(r[column.key]);
+      }
       tr.append(td);
     }
     tr.addEventListener("click", () => selectHead(r.layer, r.head));

@@ -233,18 +233,22 @@ hf_model = AutoModel.from_pretrained(
     attn_implementation="eager",
     local_files_only=True,
 ).eval()
-with torch.no_grad():
-    ours = model(
-        batch.input_ids, batch.attention_mask, batch.token_type_ids
-    )
-    theirs = hf_model(
-        **{
-            k: getattr(batch, k)
-            for k in ("input_ids", "attention_mask", "token_type_ids")
-        },
-        output_attentions=True,
-    )
 
+
+def run_both(ours_model, hf):
+    """Ours and transformers' encoder on the batch, with weights."""
+    names = ("input_ids", "attention_mask", "token_type_ids")
+    with torch.no_grad():
+        return (
+            ours_model(*(getattr(batch, k) for k in names)),
+            hf(
+                **{k: getattr(batch, k) for k in names},
+                output_attentions=True,
+            ),
+        )
+
+
+ours, theirs = run_both(model, hf_model)
 real = batch.attention_mask.bool()  # (B, T): True for real tokens
 hidden_gap = (
     (ours.last_hidden_state - theirs.last_hidden_state)[real]
@@ -281,27 +285,16 @@ model64, hf_model64 = (
     copy.deepcopy(model).double(),
     copy.deepcopy(hf_model).double(),
 )
-with torch.no_grad():
-    ours64 = model64(
-        batch.input_ids, batch.attention_mask, batch.token_type_ids
-    )
-    theirs64 = hf_model64(
-        **{
-            k: getattr(batch, k)
-            for k in ("input_ids", "attention_mask", "token_type_ids")
-        },
-        output_attentions=True,
-    )
+ours64, theirs64 = run_both(model64, hf_model64)
 bound64 = rounding_bound(6 * 3552, torch.float64, 1.5e4)
 exact = ours64.last_hidden_state[real]  # (real tokens, 384) float64
-gap64 = (
-    max(  # hidden states and every layer's attention rows of real queries
-        (exact - theirs64.last_hidden_state[real]).abs().max().item(),
-        *[
-            (a - b).transpose(1, 2)[real].abs().max().item()
-            for a, b in zip(ours64.attentions, theirs64.attentions)
-        ],
-    )
+# hidden states and every layer's attention rows of real queries
+gap64 = max(
+    (exact - theirs64.last_hidden_state[real]).abs().max().item(),
+    *[
+        (a - b).transpose(1, 2)[real].abs().max().item()
+        for a, b in zip(ours64.attentions, theirs64.attentions)
+    ],
 )
 ours_error = (
     (ours.last_hidden_state[real].double() - exact).abs().max().item()

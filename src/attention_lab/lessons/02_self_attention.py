@@ -253,9 +253,8 @@ plt.show()
 # library's `MultiHeadAttention` computes, up to the rounding of adding in another order:
 
 # %%
-mha = MultiHeadAttention(
-    d_model=16, num_heads=4
-).double()  # float64: rounding far below a bug
+# float64: rounding far below a bug
+mha = MultiHeadAttention(d_model=16, num_heads=4).double()
 x = torch.randn(2, 5, 16, dtype=torch.float64)
 by_hand, _ = multihead_roles.multihead_by_hand(mha, x)
 # a sum of n terms, in any order, is within gamma_n * sum(|terms|) of

@@ -342,9 +342,8 @@ pairs = [
     (tok.encode(number_to_words(n)), tok.encode(number_to_digits(n)))
     for n in (42, 2005, 342)
 ]
-padded = numbers_task.collate(
-    pairs
-).tgt_in  # (B, T): <bos> + digits, padded with id 0
+# (B, T): <bos> + digits, padded with id 0
+padded = numbers_task.collate(pairs).tgt_in
 names = [[VOCABULARY[i] for i in row] for row in padded.tolist()]
 draw_masks(batch_masks(padded, names, pad_id=tok.pad_id))
 
@@ -532,9 +531,8 @@ mine = (s - s.mean()) / torch.sqrt(
     s.var(unbiased=False) + layer8.norm1.eps
 ) * gamma + beta
 # END SOLUTION
-traced = walk8.step(
-    "LayerNorm 1 (Add & Norm)"
-).value  # computed by the layer in float32
+# computed by the layer in float32
+traced = walk8.step("LayerNorm 1 (Add & Norm)").value
 # float64
 expected = torch.nn.functional.layer_norm(
     s, (8,), gamma, beta, layer8.norm1.eps

@@ -344,9 +344,8 @@ pipeline_gap = (features - ours_single).abs().max().item()
 st_model = SentenceTransformer(
     str(al.minilm_path()), device="cpu", local_files_only=True
 )
-theirs_sentences = st_model.encode(
-    sentences, convert_to_tensor=True
-).cpu()  # (2, 384)
+# (2, 384)
+theirs_sentences = st_model.encode(sentences, convert_to_tensor=True).cpu()
 ours_sentences = al.sentence_embeddings(model, tokenizer, sentences)
 st_gap = (theirs_sentences - ours_sentences).abs().max().item()
 print(

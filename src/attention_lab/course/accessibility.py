@@ -41,7 +41,10 @@ the hand-calculation worksheets.
 tried by screen-reader users. The interactive heatmaps' zoom and pan tools (plotly's) need a
 mouse; the same numbers are in the table and on the arrow keys. Diagrams (the architecture, the
 attention steps) are described in words, but their layout is not navigable element by element.
-The slides are checked separately. Please report any barrier to the course team.
+The lecture slides get the same checks: axe-core on the title slide, a figure slide and the
+last slide of each deck, alt text on every image, MathML on every formula, and the arrow keys
+and Space to move between slides; reveal.js's speaker window (key S) has not been tried with
+assistive technology. Please report any barrier to the course team.
 """
 
 

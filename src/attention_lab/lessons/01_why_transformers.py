@@ -104,7 +104,7 @@ for tokens, label in zip(batch.tokens, batch.labels):
 # 2. **Step $t$ cannot start before step $t - 1$ has finished.** $T$ words take $T$ steps, one
 #    after another, however many processors you have.
 
-# %%
+# %% slide="How an RNN reads a sentence"
 fig = draw_rnn_unrolled(steps=5)
 
 # %% [markdown]
@@ -162,7 +162,7 @@ print("your step, looped over 6 positions, matches TanhRNN and nn.RNN")
 # up to $\sigma_{max}$ again. In a self-attention layer the output at $T$ is a weighted sum of
 # every position, so the gradient reaches each input in **one** step.
 
-# %%
+# %% slide="Gradients through time"
 fig = draw_gradient_flow(steps=6, spectral_norm=0.7)
 
 # %% [markdown]
@@ -173,7 +173,7 @@ fig = draw_gradient_flow(steps=6, spectral_norm=0.7)
 # bottom row trains the same RNN, started at $\rho = 1.5$, with plain SGD, with and without
 # gradient-norm clipping.
 
-# %%
+# %% slide="Gradients through time"
 grads = rnn_gradients.run(quick=True, seed=0, progress=False, clip_runs=3)
 fig = grads.plot()
 
@@ -279,7 +279,7 @@ print(
 # can run in parallel. We time forward + backward of a fused `nn.RNN`, a fused `nn.LSTM` and one
 # `MultiHeadAttention` layer (batch 8, width 64) on this machine, with **one CPU thread**.
 
-# %%
+# %% slide="How an RNN reads a sentence"
 timing = sequential.run(
     lengths=(16, 32, 64, 128, 256, 512), repeats=3, progress=False
 )
@@ -399,7 +399,7 @@ print(
 # step budget and gradient clipping, and the same 1000 held-out test sentences. The page runs two
 # distances; `attention-lab run long-range --quick` runs four, up to $L = 100$.
 
-# %%
+# %% slide="Predict the last word"
 agreement = long_range.run(
     distances=(5, 30), steps=300, seed=0, progress=False
 )

@@ -217,7 +217,7 @@ HTML(attention_stepper_html(problem))
 # The `attention-scaling` experiment measures each link of this argument
 # (`attention-lab run attention-scaling`; quick settings here).
 
-# %%
+# %% slide="Why divide by sqrt(d_k)"
 result = scaling.run(quick=True, progress=False, train_steps=200)
 for d, v, e in zip(result.d_k, result.var_qk, result.var_relative_error):
     print(
@@ -296,7 +296,7 @@ draw_multihead(
 # the position the pattern predicts), and remove one head at a time to see which question breaks.
 # A one-head model of the same width is the control.
 
-# %%
+# %% slide="Multi-head attention"
 heads = multihead_roles.run(quick=True, progress=False)
 display(
     matrix_table(
@@ -349,7 +349,7 @@ for h, role in enumerate(heads.roles):
 # where a head reads from, not why the model decides what it decides (Jain and Wallace 2019,
 # "Attention is not Explanation"; Wiegreffe and Pinter 2019 for the debate). The static version:
 
-# %%
+# %% slide="Reading attention heatmaps"
 tokens = heads.example_tokens
 ax = plot_attention(
     heads.example_weights[0], tokens, title="head 0 of the trained model"

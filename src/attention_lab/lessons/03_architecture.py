@@ -82,7 +82,7 @@ torch.set_num_threads(1)
 # The figure below is Figure 1 of the paper, drawn by `attention_lab.viz.draw_transformer` with the
 # base model's sizes.
 
-# %%
+# %% slide="Encoder and decoder stacks"
 draw_transformer(6, d_model=512, num_heads=8, d_ff=2048)
 
 # %% [markdown]
@@ -203,7 +203,7 @@ print(
 # (The page runs 150 training steps on reversal and sorting; `attention-lab run
 # positional-ablation --quick` runs 300 steps on all three tasks.)
 
-# %%
+# %% slide="Positional encodings"
 pos = positional_ablation.run(
     steps=150, tasks=("reversal", "sorting"), seed=0, progress=False
 )
@@ -245,7 +245,7 @@ pos.plot()
 # each layer at initialisation, then trains each on reversal with the same data.
 # (The page trains 60 steps; `attention-lab run residual-ablation --quick` trains 150.)
 
-# %%
+# %% slide="Add & Norm"
 res = residual_ablation.run(steps=60, seed=0, progress=False)
 for i, name in enumerate(res.variants):
     print(

@@ -307,7 +307,7 @@ lab34.q6.check()
 # whatever else the machine is doing affects both alike, and we keep the median.
 
 
-# %%
+# %% slide="Matrix products and masks"
 def median_seconds(fn, *args, repeats=5):
     times = []
     for _ in range(repeats):
@@ -476,7 +476,7 @@ lab34.q9.check()
 # mask, no query attends to `<pad>`; adding the causal mask (combined with `&`) also hides the
 # future.
 
-# %%
+# %% slide="Matrix products and masks"
 vocab = {
     "<pad>": 0,
     "the": 1,

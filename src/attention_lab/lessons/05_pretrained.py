@@ -435,7 +435,7 @@ display(
 # follow the change? For each of the 72 heads we measure how much "it" attends to "animal" minus
 # how much it attends to "street", in both sentences.
 
-# %%
+# %% slide="A pretrained encoder's embeddings and heads"
 tired = al.sentence_attention(model, tokenizer, sentences[0])
 wide = al.sentence_attention(
     model, tokenizer, sentences[0].replace("tired", "wide")
@@ -522,7 +522,7 @@ show(
 # nothing else is relevant), and broad heads that average a whole sentence. The same summaries
 # the explorer shows, computed for all 72 heads:
 
-# %%
+# %% slide="A pretrained encoder's embeddings and heads"
 summaries = head_summaries(
     tired.weights,
     tired.tokens,

@@ -183,9 +183,9 @@ def landing_page(lessons: Sequence[Lesson], *, title: str, notebooks: bool) -> s
         "Everything runs on a laptop CPU, offline once installed.",
         "",
         "```bash",
-        "make course                         # set up .venv and build this site",
-        ".venv/bin/attention-lab serve       # serve it on http://127.0.0.1:8000",
-        ".venv/bin/attention-lab lab --dir my-notebooks   # the notebooks, in JupyterLab",
+        "make course                      # set up .venv, build this site",
+        ".venv/bin/attention-lab serve    # serve it on http://127.0.0.1:8000",
+        ".venv/bin/attention-lab lab      # the notebooks, in JupyterLab",
         "```",
         "",
         "The notebooks are the lessons with the exercise solutions removed: each exercise cell "
@@ -204,7 +204,9 @@ def landing_page(lessons: Sequence[Lesson], *, title: str, notebooks: bool) -> s
         "The [instructor guide](instructor_guide.md) has a timed plan per topic, teaching notes, "
         "common misconceptions and how to run, export and grade the quiz. The "
         "[objectives coverage](coverage.md) page shows which lesson section, hands-on item and "
-        "quiz question serves each learning objective.",
+        "quiz question serves each learning objective. The guide also links the lecture slides: "
+        "one deck per topic, made from these lessons, with speaker notes (press S) and, where "
+        "Chromium is installed, a PDF.",
         "",
         ACCESSIBILITY,
     ]
